@@ -1,0 +1,33 @@
+# Joinery: two commands for a fresh machine.
+#   make demo   the whole story on the local devstack
+#   make test   every test (what CI runs)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+CARGO ?= cargo
+TOOLS := $(CURDIR)/.tools
+
+.PHONY: all build test test-unit lint fmt bench demo terraform clean-tools
+
+all: build
+
+## Install the Terraform CLIs used by tests and the demo (into .tools/, ignored).
+terraform:
+	@./scripts/install-terraform.sh >/dev/null
+
+build:
+	$(CARGO) build --workspace --bins --examples
+
+## Every test: unit, devstack, provider with real Terraform, agent as a process.
+test: terraform build
+	$(CARGO) fmt --all -- --check
+	JOINERY_TOOLS=$(TOOLS) $(CARGO) test --workspace --no-fail-fast
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+clean-tools:
+	rm -rf $(TOOLS)

@@ -1,0 +1,75 @@
+//! `joinery-devstack`: a local Teleport cluster (and, later, Azure) for
+//! Joinery's demo and end-to-end tests.
+
+mod tctl;
+mod teleport;
+mod up;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "joinery-devstack", version, about = "A local stand-in for a Teleport cluster and Azure")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the devstack in the foreground until SIGINT/SIGTERM.
+    Up {
+        /// State directory (CAs, resources, devstack.json).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Fixture file (YAML) replacing the built-in defaults.
+        #[arg(long)]
+        fixture: Option<PathBuf>,
+        /// Address of the Teleport API.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        teleport_addr: SocketAddr,
+    },
+    /// Administer the running devstack, like Teleport's tctl.
+    Tctl {
+        /// State directory of a running devstack.
+        #[arg(long)]
+        dir: PathBuf,
+        #[command(subcommand)]
+        command: tctl::Command,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let verbose = matches!(cli.command, Command::Up { .. });
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("JOINERY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if verbose { "info" } else { "warn" })),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("joinery-devstack: cannot start runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Up { dir, fixture, teleport_addr } => up::run(up::UpOptions { dir, fixture, teleport_addr }).await,
+            Command::Tctl { dir, command } => tctl::run(&dir, command).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("joinery-devstack: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

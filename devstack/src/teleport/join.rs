@@ -1,0 +1,409 @@
+//! The join services: legacy `proto.JoinService` and `teleport.join.v1`.
+//!
+//! Both end in [`issue_bot_certs`], which applies Teleport's common checks
+//! (token live, role allowed, bot exists), records a bot instance and signs
+//! certificates. The legacy service speaks PEM / authorized_keys; the new
+//! one DER / SSH wire format. Join methods that prove identity with a
+//! challenge (Azure) plug in through [`DelegatedJoin`].
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use joinery_teleport::identity::der_to_pem;
+use joinery_teleport::proto::legacy::Certs;
+use joinery_teleport::proto::legacy::join_service_server::JoinService as LegacyJoinService;
+use joinery_teleport::proto::teleport::join::v1;
+use joinery_teleport::proto::teleport::join::v1::join_service_server::JoinService as JoinServiceV1;
+use joinery_teleport::proto::types::{ProvisionTokenV2, RegisterUsingTokenRequest};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::ca::{IssuedCerts, UserCertRequest};
+use super::resources::{bot_resource_name, mask};
+use super::store::BotInstance;
+use super::{Cluster, bot_ttl};
+
+/// The key suite the devstack advertises (ECDSA P-256 for bots).
+pub const SIGNATURE_ALGORITHM_SUITE: &str = "balanced-v1";
+
+/// What a client sent to prove a delegated identity (Azure's shape).
+// Read by the Azure verifier, which plugs in through `DelegatedJoin`.
+#[allow(dead_code)]
+#[derive(Debug, Clone)]
+pub struct ChallengeSolution {
+    /// Raw IMDS attested-document body.
+    pub attested_data: Vec<u8>,
+    /// Issuer chain, concatenated DER (`teleport.join.v1` only).
+    pub intermediate: Option<Vec<u8>>,
+    /// Raw managed-identity access token.
+    pub access_token: String,
+}
+
+/// A join method proven by answering a challenge, such as `azure`.
+#[tonic::async_trait]
+pub trait DelegatedJoin: Send + Sync {
+    /// The method's name in tokens (`azure`).
+    fn method(&self) -> &'static str;
+    /// A fresh challenge for the client.
+    fn challenge(&self) -> String;
+    /// Checks the solution against the token's rules; the message of an
+    /// error says which check failed.
+    async fn verify(
+        &self,
+        token: &ProvisionTokenV2,
+        challenge: &str,
+        solution: ChallengeSolution,
+    ) -> Result<(), Status>;
+}
+
+/// Parses a PEM `PUBLIC KEY` (PKIX) into DER.
+pub fn tls_key_from_pem(pem: &[u8]) -> Result<Vec<u8>, Status> {
+    use base64::Engine;
+    let bad = || Status::invalid_argument("invalid TLS public key: expected a PEM PUBLIC KEY");
+    let text = std::str::from_utf8(pem).map_err(|_| bad())?;
+    let (_, rest) = text.split_once("-----BEGIN PUBLIC KEY-----").ok_or_else(bad)?;
+    let (body, _) = rest.split_once("-----END PUBLIC KEY-----").ok_or_else(bad)?;
+    let body: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    let der = base64::engine::general_purpose::STANDARD.decode(body).map_err(|_| bad())?;
+    check_spki(&der)?;
+    Ok(der)
+}
+
+fn check_spki(der: &[u8]) -> Result<(), Status> {
+    use x509_parser::prelude::FromDer;
+    x509_parser::x509::SubjectPublicKeyInfo::from_der(der)
+        .map(|_| ())
+        .map_err(|_| Status::invalid_argument("invalid TLS public key: not a PKIX SubjectPublicKeyInfo"))
+}
+
+/// Parses an authorized_keys SSH public key.
+pub fn ssh_key_from_authorized(line: &[u8]) -> Result<ssh_key::PublicKey, Status> {
+    let text = std::str::from_utf8(line).map_err(|_| Status::invalid_argument("invalid SSH public key"))?;
+    ssh_key::PublicKey::from_openssh(text.trim()).map_err(|_| Status::invalid_argument("invalid SSH public key"))
+}
+
+/// Teleport's message for a token used on the wrong endpoint.
+fn wrong_method(method: &str) -> Status {
+    Status::permission_denied(format!(
+        "this token is only valid for the {method:?} join method but the node has connected to the wrong endpoint, make sure your node is configured to use the correct join method"
+    ))
+}
+
+/// Looks up a live token for a join.
+fn join_token(cluster: &Cluster, name: &str) -> Result<ProvisionTokenV2, Status> {
+    cluster.live_token(name).ok_or_else(|| {
+        tracing::warn!(token = %mask(name), "join with an unknown or expired token");
+        Status::permission_denied("token expired or not found")
+    })
+}
+
+/// Common checks and certificate issuance for a bot join.
+pub fn issue_bot_certs(
+    cluster: &Cluster,
+    token: &ProvisionTokenV2,
+    role: &str,
+    tls_key_der: &[u8],
+    ssh_key: &ssh_key::PublicKey,
+    expires: Option<&prost_types::Timestamp>,
+) -> Result<IssuedCerts, Status> {
+    let spec = token.spec.clone().unwrap_or_default();
+    let token_name = token.metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default();
+    if !spec.roles.iter().any(|r| r.eq_ignore_ascii_case(role)) {
+        return Err(Status::invalid_argument(format!(
+            "can not join the cluster with role {role}, the token does not allow {role:?} role"
+        )));
+    }
+    if role != "Bot" {
+        return Err(Status::invalid_argument("the devstack joins bots only (role \"Bot\")"));
+    }
+    let bot_name = spec.bot_name.clone();
+    let resource = bot_resource_name(&bot_name);
+    let (bot_role, user) = cluster.store.read(|s| (s.roles.get(&resource).cloned(), s.users.get(&resource).cloned()));
+    let (Some(bot_role), Some(user)) = (bot_role, user) else {
+        return Err(Status::permission_denied(format!("bot {bot_name:?} not found")));
+    };
+    let renewable = spec.join_method == "token";
+    let instance_id = uuid::Uuid::new_v4().to_string();
+    let req = UserCertRequest {
+        username: resource.clone(),
+        roles: vec![resource],
+        logins: user.traits.get("logins").cloned().unwrap_or_default(),
+        bot_name: Some(bot_name.clone()),
+        bot_instance_id: Some(instance_id.clone()),
+        generation: Some(1),
+        renewable,
+        ttl: bot_ttl(expires, bot_role.max_session_ttl_secs),
+    };
+    let issued =
+        cluster.ca.issue_user(&req, Some(tls_key_der), Some(ssh_key)).map_err(|e| Status::internal(e.to_string()))?;
+    cluster.store.write(|s| {
+        // Token-method join tokens are single use; delegated ones are not.
+        if renewable {
+            s.tokens.remove(&token_name);
+        }
+        s.bot_instances.insert(
+            instance_id.clone(),
+            BotInstance {
+                id: instance_id.clone(),
+                bot_name: bot_name.clone(),
+                join_method: spec.join_method.clone(),
+                generation: 1,
+                last_seen: joinery_teleport::fmt_time(SystemTime::now()),
+            },
+        );
+        Ok(())
+    })?;
+    tracing::info!(bot = %bot_name, method = %spec.join_method, instance = %instance_id, "bot joined");
+    Ok(issued)
+}
+
+/// The legacy join service.
+pub struct LegacyJoinApi(pub Arc<Cluster>);
+
+type AzureStream = tonic::codegen::BoxStream<joinery_teleport::proto::legacy::RegisterUsingAzureMethodResponse>;
+
+#[tonic::async_trait]
+impl LegacyJoinService for LegacyJoinApi {
+    async fn register_using_token(&self, req: Request<RegisterUsingTokenRequest>) -> Result<Response<Certs>, Status> {
+        let r = req.into_inner();
+        if r.token.is_empty() {
+            return Err(Status::invalid_argument("missing parameter Token"));
+        }
+        if r.role.is_empty() {
+            return Err(Status::invalid_argument("missing parameter Role"));
+        }
+        let token = join_token(&self.0, &r.token)?;
+        let method = token.spec.as_ref().map(|s| s.join_method.clone()).unwrap_or_default();
+        if method != "token" {
+            return Err(wrong_method(&method));
+        }
+        let tls = tls_key_from_pem(&r.public_tls_key)?;
+        let ssh = ssh_key_from_authorized(&r.public_ssh_key)?;
+        let issued = issue_bot_certs(&self.0, &token, &r.role, &tls, &ssh, r.expires.as_ref())?;
+        Ok(Response::new(legacy_certs(&self.0, issued)))
+    }
+
+    async fn register_using_azure_method(
+        &self,
+        req: Request<Streaming<joinery_teleport::proto::legacy::RegisterUsingAzureMethodRequest>>,
+    ) -> Result<Response<AzureStream>, Status> {
+        let delegated = self.0.delegated.clone().ok_or_else(|| Status::unimplemented("azure join is not enabled"))?;
+        let cluster = self.0.clone();
+        let mut inbound = req.into_inner();
+        let (tx, rx) = mpsc::channel(2);
+        tokio::spawn(async move {
+            use joinery_teleport::proto::legacy::RegisterUsingAzureMethodResponse as Resp;
+            let challenge = delegated.challenge();
+            // The server speaks first on this stream.
+            if tx.send(Ok(Resp { challenge: challenge.clone(), certs: None })).await.is_err() {
+                return;
+            }
+            let result = async {
+                let msg = inbound
+                    .message()
+                    .await?
+                    .ok_or_else(|| Status::invalid_argument("stream closed before the challenge response"))?;
+                let r = msg.register_using_token_request.unwrap_or_default();
+                if msg.attested_data.is_empty() {
+                    return Err(Status::invalid_argument("missing parameter AttestedData"));
+                }
+                if msg.access_token.is_empty() {
+                    return Err(Status::invalid_argument("missing parameter AccessToken"));
+                }
+                let token = join_token(&cluster, &r.token)?;
+                let method = token.spec.as_ref().map(|s| s.join_method.clone()).unwrap_or_default();
+                if method != delegated.method() {
+                    return Err(Status::permission_denied("this token does not support the Azure join method"));
+                }
+                delegated
+                    .verify(
+                        &token,
+                        &challenge,
+                        ChallengeSolution {
+                            attested_data: msg.attested_data,
+                            intermediate: None,
+                            access_token: msg.access_token,
+                        },
+                    )
+                    .await?;
+                let tls = tls_key_from_pem(&r.public_tls_key)?;
+                let ssh = ssh_key_from_authorized(&r.public_ssh_key)?;
+                let issued = issue_bot_certs(&cluster, &token, &r.role, &tls, &ssh, r.expires.as_ref())?;
+                Ok(legacy_certs(&cluster, issued))
+            }
+            .await;
+            let _ = tx.send(result.map(|c| Resp { challenge: String::new(), certs: Some(c) })).await;
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
+
+fn legacy_certs(cluster: &Cluster, issued: IssuedCerts) -> Certs {
+    Certs {
+        ssh: format!("{}\n", issued.ssh_line).into_bytes(),
+        tls: der_to_pem(&issued.tls_der).into_bytes(),
+        tlsca_certs: vec![cluster.ca.tls_host_ca_pem().as_bytes().to_vec()],
+        sshca_certs: vec![format!("{}\n", cluster.ca.ssh_host_ca_authorized_key()).into_bytes()],
+    }
+}
+
+/// The `teleport.join.v1` join service.
+pub struct JoinApiV1(pub Arc<Cluster>);
+
+type JoinStream = tonic::codegen::BoxStream<v1::JoinResponse>;
+
+fn response(payload: v1::join_response::Payload) -> v1::JoinResponse {
+    v1::JoinResponse { payload: Some(payload) }
+}
+
+/// Validates bot parameters as `lib/join/internal/messages` does and
+/// decodes the keys.
+fn bot_params(
+    params: Option<v1::ClientParams>,
+) -> Result<(Vec<u8>, ssh_key::PublicKey, Option<prost_types::Timestamp>), Status> {
+    let bot = match params.and_then(|p| p.payload) {
+        Some(v1::client_params::Payload::BotParams(b)) => b,
+        Some(v1::client_params::Payload::HostParams(_)) => {
+            return Err(Status::invalid_argument("the devstack joins bots only: expected BotParams"));
+        }
+        None => return Err(Status::invalid_argument("ClientParams: BotParams is required")),
+    };
+    let keys = bot.public_keys.unwrap_or_default();
+    if bot.expires.is_none() {
+        return Err(Status::invalid_argument("BotParams: Expires is required"));
+    }
+    if keys.public_tls_key.is_empty() {
+        return Err(Status::invalid_argument("PublicKeys: PublicTlsKey is required"));
+    }
+    if keys.public_ssh_key.is_empty() {
+        return Err(Status::invalid_argument("PublicKeys: PublicSshKey is required"));
+    }
+    check_spki(&keys.public_tls_key)?;
+    let ssh = ssh_key::PublicKey::from_bytes(&keys.public_ssh_key)
+        .map_err(|_| Status::invalid_argument("PublicKeys: PublicSshKey is not SSH wire format"))?;
+    Ok((keys.public_tls_key, ssh, bot.expires))
+}
+
+async fn next_payload(inbound: &mut Streaming<v1::JoinRequest>) -> Result<v1::join_request::Payload, Status> {
+    match inbound.message().await? {
+        Some(v1::JoinRequest { payload: Some(v1::join_request::Payload::GivingUp(g)) }) => {
+            Err(Status::aborted(format!("client gave up: {}", g.msg)))
+        }
+        Some(v1::JoinRequest { payload: Some(p) }) => Ok(p),
+        Some(_) => Err(Status::invalid_argument("empty or unsupported join request message")),
+        None => Err(Status::invalid_argument("join stream closed by the client")),
+    }
+}
+
+impl JoinApiV1 {
+    async fn run(
+        cluster: Arc<Cluster>,
+        mut inbound: Streaming<v1::JoinRequest>,
+        tx: mpsc::Sender<Result<v1::JoinResponse, Status>>,
+    ) -> Result<v1::Certificates, Status> {
+        let init = match next_payload(&mut inbound).await? {
+            v1::join_request::Payload::ClientInit(i) => i,
+            _ => return Err(Status::invalid_argument("expected ClientInit as the first message")),
+        };
+        if init.token_name.is_empty() {
+            return Err(Status::invalid_argument("ClientInit: TokenName is required"));
+        }
+        if init.system_role.is_empty() {
+            return Err(Status::invalid_argument("ClientInit: SystemRole is required"));
+        }
+        let token = join_token(&cluster, &init.token_name)?;
+        let method = token.spec.as_ref().map(|s| s.join_method.clone()).unwrap_or_default();
+        if let Some(requested) = init.join_method.as_deref().filter(|m| !m.is_empty()) {
+            if requested != method {
+                return Err(wrong_method(&method));
+            }
+        }
+        let send = |p| {
+            let tx = tx.clone();
+            async move { tx.send(Ok(response(p))).await.map_err(|_| Status::cancelled("client went away")) }
+        };
+        send(v1::join_response::Payload::Init(v1::ServerInit {
+            join_method: method.clone(),
+            signature_algorithm_suite: SIGNATURE_ALGORITHM_SUITE.into(),
+        }))
+        .await?;
+        let (tls, ssh, expires) = match (method.as_str(), next_payload(&mut inbound).await?) {
+            ("token", v1::join_request::Payload::TokenInit(t)) => bot_params(t.client_params)?,
+            (m, v1::join_request::Payload::AzureInit(a))
+                if cluster.delegated.as_ref().is_some_and(|d| d.method() == m) =>
+            {
+                let delegated = cluster.delegated.clone().ok_or_else(|| Status::internal("no verifier"))?;
+                let params = bot_params(a.client_params)?;
+                let challenge = delegated.challenge();
+                send(v1::join_response::Payload::Challenge(v1::Challenge {
+                    payload: Some(v1::challenge::Payload::AzureChallenge(v1::AzureChallenge {
+                        challenge: challenge.clone(),
+                    })),
+                }))
+                .await?;
+                let solution = match next_payload(&mut inbound).await? {
+                    v1::join_request::Payload::Solution(v1::ChallengeSolution {
+                        payload: Some(v1::challenge_solution::Payload::AzureChallengeSolution(s)),
+                    }) => s,
+                    _ => return Err(Status::invalid_argument("expected an Azure challenge solution")),
+                };
+                if solution.attested_data.is_empty() {
+                    return Err(Status::invalid_argument("client did not send attested data"));
+                }
+                if solution.access_token.is_empty() {
+                    return Err(Status::invalid_argument("client did not send access token"));
+                }
+                if solution.intermediate.is_empty() {
+                    return Err(Status::invalid_argument("client did not send intermediate CAs"));
+                }
+                delegated
+                    .verify(
+                        &token,
+                        &challenge,
+                        ChallengeSolution {
+                            attested_data: solution.attested_data,
+                            intermediate: Some(solution.intermediate),
+                            access_token: solution.access_token,
+                        },
+                    )
+                    .await?;
+                params
+            }
+            (m, _) => {
+                return Err(Status::invalid_argument(format!(
+                    "unexpected message for the {m:?} join method (unsupported join method or message type)"
+                )));
+            }
+        };
+        let issued = issue_bot_certs(&cluster, &token, &init.system_role, &tls, &ssh, expires.as_ref())?;
+        Ok(v1::Certificates {
+            tls_cert: issued.tls_der,
+            tls_ca_certs: vec![cluster.ca.tls_host_ca_der().to_vec()],
+            ssh_cert: issued.ssh_wire,
+            ssh_ca_keys: vec![cluster.ca.ssh_host_ca_wire()],
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl JoinServiceV1 for JoinApiV1 {
+    async fn join(&self, req: Request<Streaming<v1::JoinRequest>>) -> Result<Response<JoinStream>, Status> {
+        let cluster = self.0.clone();
+        let inbound = req.into_inner();
+        let (tx, rx) = mpsc::channel(4);
+        tokio::spawn(async move {
+            let result = JoinApiV1::run(cluster, inbound, tx.clone()).await;
+            let msg = result.map(|certs| {
+                response(v1::join_response::Payload::Result(v1::Result {
+                    payload: Some(v1::result::Payload::BotResult(v1::BotResult { certificates: Some(certs) })),
+                }))
+            });
+            if let Err(e) = &msg {
+                tracing::warn!(code = ?e.code(), reason = %e.message(), "join rejected");
+            }
+            let _ = tx.send(msg).await;
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}

@@ -1,0 +1,9 @@
+//! Small pieces shared by every Joinery binary.
+//!
+//! * [`fs`]: writing files so that a reader never sees a torn file and a
+//!   secret never lands with loose permissions.
+//! * [`duration`]: Go's `time.Duration` text form, because Teleport, tbot and
+//!   the official Terraform provider all speak it (`"1h"`, `"5m0s"`).
+
+pub mod duration;
+pub mod fs;
