@@ -1,0 +1,6 @@
+# Only the name is needed.
+data "teleport_provision_token" "existing" {
+  metadata = {
+    name = "azure-bot"
+  }
+}

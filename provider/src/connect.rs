@@ -1,0 +1,166 @@
+//! From the provider configuration to a connected Teleport client.
+//!
+//! Credential sources are tried in the official provider's order (key and
+//! certificate paths, their base64 forms, then the identity file as a path,
+//! contents or base64). The first source that is configured decides: a
+//! broken or expired credential is an error that names the attribute, not
+//! a silent fall-through to another source. After connecting we `Ping` the
+//! cluster, require Teleport ≥ 15 as the official provider does, and log
+//! the server version.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use joinery_teleport::{Client, ClientConfig, Credentials, Error as TeleportError, RetryPolicy};
+
+use crate::plugin::framework::{AttributePath, Diagnostics};
+use crate::provider::ProviderConfig;
+
+/// Oldest Teleport major version the provider talks to.
+const MIN_SERVER_MAJOR: u64 = 15;
+
+/// A configured provider: the client and what the cluster said about itself.
+#[derive(Clone)]
+pub struct TeleportClient {
+    /// The gRPC client.
+    pub client: Client,
+    /// The cluster name from `Ping`.
+    pub cluster_name: String,
+    /// The retry policy from the provider configuration (also used to wait
+    /// for writes to become visible).
+    pub retry: RetryPolicy,
+}
+
+fn attr_error(name: &str, summary: &str, detail: impl Into<String>) -> Diagnostics {
+    Diagnostics::attribute_error(AttributePath::root(name), summary, detail)
+}
+
+fn duration(cfg_value: &str, name: &str) -> Result<Duration, Diagnostics> {
+    joinery_util::duration::parse(cfg_value).map_err(|e| {
+        attr_error(name, "Invalid duration", format!("{name}: {e} (use a Go duration such as \"1s\" or \"500ms\")"))
+    })
+}
+
+/// Which credential source is configured, in the official order.
+fn credentials(cfg: &ProviderConfig) -> Result<(Credentials, &'static str), Diagnostics> {
+    let cred_err =
+        |attr: &'static str, e: TeleportError| attr_error(attr, "Invalid Teleport credentials", e.to_string());
+    if cfg.cert_path.is_some() || cfg.key_path.is_some() {
+        let (Some(cert), Some(key), Some(ca)) = (&cfg.cert_path, &cfg.key_path, &cfg.root_ca_path) else {
+            return Err(attr_error(
+                if cfg.cert_path.is_none() {
+                    "cert_path"
+                } else if cfg.key_path.is_none() {
+                    "key_path"
+                } else {
+                    "root_ca_path"
+                },
+                "Incomplete Teleport credentials",
+                "cert_path, key_path and root_ca_path must all be set to use key and certificate files.",
+            ));
+        };
+        let creds = Credentials::from_files(Path::new(key), Path::new(cert), Path::new(ca))
+            .map_err(|e| cred_err("cert_path", e))?;
+        return Ok((creds, "cert_path"));
+    }
+    if cfg.cert_base64.is_some() || cfg.key_base64.is_some() {
+        let (Some(cert), Some(key), Some(ca)) = (&cfg.cert_base64, &cfg.key_base64, &cfg.root_ca_base64) else {
+            return Err(attr_error(
+                if cfg.cert_base64.is_none() {
+                    "cert_base64"
+                } else if cfg.key_base64.is_none() {
+                    "key_base64"
+                } else {
+                    "root_ca_base64"
+                },
+                "Incomplete Teleport credentials",
+                "cert_base64, key_base64 and root_ca_base64 must all be set to use base64 credentials.",
+            ));
+        };
+        let creds = Credentials::from_base64(key, cert, ca).map_err(|e| cred_err("cert_base64", e))?;
+        return Ok((creds, "cert_base64"));
+    }
+    if let Some(path) = &cfg.identity_file_path {
+        let creds = Credentials::from_identity_file(Path::new(path)).map_err(|e| cred_err("identity_file_path", e))?;
+        return Ok((creds, "identity_file_path"));
+    }
+    if let Some(text) = &cfg.identity_file {
+        let creds = Credentials::from_identity_str(text).map_err(|e| cred_err("identity_file", e))?;
+        return Ok((creds, "identity_file"));
+    }
+    if let Some(b64) = &cfg.identity_file_base64 {
+        let creds = Credentials::from_identity_base64(b64).map_err(|e| cred_err("identity_file_base64", e))?;
+        return Ok((creds, "identity_file_base64"));
+    }
+    if cfg.join_method.is_some() || cfg.join_token.is_some() {
+        return Err(attr_error(
+            "join_method",
+            "Native Machine ID join is not supported",
+            "This provider does not join the cluster itself yet. Run joinery-agent (or tbot) to write an identity \
+             file and point identity_file_path at it.",
+        ));
+    }
+    if cfg.profile_name.is_some() || cfg.profile_dir.is_some() {
+        return Err(attr_error(
+            "profile_name",
+            "tsh profiles are not supported",
+            "Use identity_file_path (for example from `tctl auth sign --format=file` or joinery-agent) instead.",
+        ));
+    }
+    Err(Diagnostics::error(
+        "No Teleport credentials",
+        "Set identity_file_path, identity_file, identity_file_base64, or cert_path/key_path/root_ca_path \
+         (or their TF_TELEPORT_* environment variables).",
+    ))
+}
+
+/// Connects and pings the cluster.
+pub async fn connect(cfg: &ProviderConfig) -> Result<TeleportClient, Diagnostics> {
+    let addr = cfg.addr.clone().filter(|a| !a.is_empty()).ok_or_else(|| {
+        attr_error(
+            "addr",
+            "Teleport address is empty",
+            "Set addr (or TF_TELEPORT_ADDR) to host:port of the Teleport Auth service.",
+        )
+    })?;
+    if addr.rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err()) {
+        return Err(attr_error("addr", "Invalid Teleport address", format!("addr must be host:port, got {addr:?}")));
+    }
+    let retry = RetryPolicy {
+        base: duration(&cfg.retry_base_duration, "retry_base_duration")?,
+        cap: duration(&cfg.retry_cap_duration, "retry_cap_duration")?,
+        max_tries: cfg.retry_max_tries.trim().parse::<u32>().map_err(|_| {
+            attr_error(
+                "retry_max_tries",
+                "Invalid number",
+                format!("retry_max_tries must be a whole number, got {:?}", cfg.retry_max_tries),
+            )
+        })?,
+    };
+    let dial_timeout = duration(&cfg.dial_timeout_duration, "dial_timeout_duration")?;
+    let (creds, source) = credentials(cfg)?;
+    creds
+        .check_not_expired(SystemTime::now())
+        .map_err(|e| attr_error(source, "Teleport identity expired", e.to_string()))?;
+    let client = Client::connect(ClientConfig { addr: addr.clone(), tls: creds.tls_settings(), retry, dial_timeout })
+        .await
+        .map_err(|e| Diagnostics::error("Cannot connect to Teleport", e.to_string()))?;
+    let pong = client.ping().await.map_err(|e| match e {
+        TeleportError::NotImplemented(_) => Diagnostics::error("Teleport version is too old!", e.to_string()),
+        e => Diagnostics::error("Cannot connect to Teleport", e.to_string()),
+    })?;
+    let major = pong.server_version.split('.').next().and_then(|m| m.parse::<u64>().ok()).unwrap_or(0);
+    if major < MIN_SERVER_MAJOR {
+        return Err(Diagnostics::error(
+            "Teleport version is too old!",
+            format!("Server version {} is older than {MIN_SERVER_MAJOR}.0.0.", pong.server_version),
+        ));
+    }
+    tracing::info!(
+        cluster = %pong.cluster_name,
+        server_version = %pong.server_version,
+        user = %creds.info().username,
+        "connected to Teleport"
+    );
+    Ok(TeleportClient { client, cluster_name: pong.cluster_name, retry })
+}

@@ -1,0 +1,38 @@
+//! Teleport resources and data sources, schema-compatible with the official
+//! provider (`metadata = { … }` / `spec = { … }` attribute syntax).
+
+pub mod bot;
+pub mod convert;
+pub mod provision_token;
+
+use crate::plugin::framework::{Attribute, AttributeKind, Schema};
+
+/// Derives a data source schema from a resource schema: every attribute
+/// becomes computed except those on `inputs` (dotted paths such as
+/// `metadata.name`), which become required. Data sources then take only
+/// what identifies the object — the official ones also demand `version` and
+/// `spec` (teleport#56484).
+pub fn data_source_schema(resource: Schema, inputs: &[&str]) -> Schema {
+    fn convert(mut a: Attribute, prefix: &str, inputs: &[&str]) -> Attribute {
+        let path = if prefix.is_empty() { a.name.clone() } else { format!("{prefix}.{}", a.name) };
+        let is_input = inputs.contains(&path.as_str());
+        let leads_to_input = inputs.iter().any(|i| i.starts_with(&format!("{path}.")));
+        a.required = is_input || leads_to_input;
+        a.optional = false;
+        a.computed = !a.required;
+        a.default = None;
+        a.plan_modifiers.clear();
+        if !is_input {
+            a.validators.clear();
+        }
+        if let AttributeKind::Nested { attributes, .. } = &mut a.kind {
+            let inner = std::mem::take(attributes);
+            *attributes = inner.into_iter().map(|c| convert(c, &path, inputs)).collect();
+        }
+        a
+    }
+    let mut schema = resource;
+    let attrs = std::mem::take(&mut schema.attributes);
+    schema.attributes = attrs.into_iter().map(|a| convert(a, "", inputs)).collect();
+    schema
+}
