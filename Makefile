@@ -6,7 +6,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TOOLS := $(CURDIR)/.tools
 
-.PHONY: all build test test-unit lint fmt bench demo terraform clean-tools
+.PHONY: all build test lint fmt bench demo docs terraform clean-tools
 
 all: build
 
@@ -31,3 +31,8 @@ fmt:
 
 clean-tools:
 	rm -rf $(TOOLS)
+
+## Regenerate docs/resources, docs/data-sources and docs/index.md from the provider schema.
+docs: terraform
+	$(CARGO) build -p terraform-provider-teleport
+	./scripts/docs.sh

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use crate::connect::{TeleportClient, connect};
 use crate::plugin::cty::Value;
 use crate::plugin::framework::{Attribute, ConfigureRequest, DataSource, Diagnostics, Provider, Resource, Schema};
+use crate::resources::agent_config::AgentConfigDataSource;
 use crate::resources::bot::{BotDataSource, BotResource};
 use crate::resources::provision_token::{ProvisionTokenDataSource, ProvisionTokenResource};
 
@@ -309,7 +310,7 @@ impl Provider for TeleportProvider {
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<TeleportClient>>> {
-        vec![Arc::new(ProvisionTokenDataSource), Arc::new(BotDataSource)]
+        vec![Arc::new(ProvisionTokenDataSource), Arc::new(BotDataSource), Arc::new(AgentConfigDataSource)]
     }
 }
 

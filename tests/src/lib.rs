@@ -16,10 +16,15 @@ pub fn workspace_root() -> PathBuf {
 /// `terraform-provider-teleport`).
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("test binary lives in target/<profile>/deps");
-    let path = profile_dir.join(name);
-    assert!(path.exists(), "{} is missing: run `cargo build --workspace --bins` (make test does)", path.display());
-    path
+    // Tests live in target/<profile>/deps, binaries (and the bench) in target/<profile>.
+    let dirs = [exe.parent().map(Path::to_path_buf), exe.parent().and_then(Path::parent).map(Path::to_path_buf)];
+    for dir in dirs.into_iter().flatten() {
+        let path = dir.join(name);
+        if path.is_file() {
+            return path;
+        }
+    }
+    panic!("{name} is missing next to {}: run `cargo build --workspace --bins` (make test does)", exe.display());
 }
 
 /// Every Terraform CLI to test with (`.tools/bin/terraform-1.15`, and a
@@ -66,9 +71,16 @@ impl Devstack {
     pub fn start() -> Devstack {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().join("stack");
+        Self::start_with(&dir, &[], tmp)
+    }
+
+    /// Starts one on `dir` with extra `up` arguments.
+    pub fn start_with(dir: &Path, extra: &[&str], tmp: tempfile::TempDir) -> Devstack {
+        let dir = dir.to_path_buf();
         let mut child = Command::new(binary("joinery-devstack"))
             .args(["up", "--dir"])
             .arg(&dir)
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -196,8 +208,19 @@ pub const PROVIDER_REQUIREMENTS: &str = r#"terraform {
 impl Workspace {
     /// A workspace for `terraform`, with `env` set for every command.
     pub fn new(label: &str, terraform: &Path, env: Vec<(String, String)>) -> Workspace {
-        let dir = tempfile::tempdir().expect("tempdir");
         let provider_dir = binary("terraform-provider-teleport").parent().map(Path::to_path_buf).unwrap_or_default();
+        Self::with_provider_dir(label, terraform, env, &provider_dir)
+    }
+
+    /// A workspace whose `joinery/teleport` provider is the
+    /// `terraform-provider-teleport` in `provider_dir`.
+    pub fn with_provider_dir(
+        label: &str,
+        terraform: &Path,
+        env: Vec<(String, String)>,
+        provider_dir: &Path,
+    ) -> Workspace {
+        let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(
             dir.path().join("cli.tfrc"),
             format!(

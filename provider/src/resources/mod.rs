@@ -1,6 +1,7 @@
 //! Teleport resources and data sources, schema-compatible with the official
 //! provider (`metadata = { … }` / `spec = { … }` attribute syntax).
 
+pub mod agent_config;
 pub mod bot;
 pub mod convert;
 pub mod provision_token;
