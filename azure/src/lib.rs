@@ -8,7 +8,8 @@
 //!
 //! * the **VM agent** (client side): [`imds::ImdsClient`] to fetch the document and token from
 //!   the Instance Metadata Service, and [`aia::AiaFetcher`] to collect the intermediate
-//!   certificates a current Teleport server insists on receiving;
+//!   certificates a current Teleport server insists on receiving, and [`join`] to run the
+//!   whole join against Teleport (`teleport.join.v1`, falling back to the legacy stream);
 //! * the **verifier** (what Teleport's Auth server does, reproduced by `joinery-devstack`):
 //!   [`attested::AttestedVerifier`] for the document, [`jwt::AccessTokenVerifier`] for the
 //!   token, [`resource_id::ResourceId`] for the `xms_mirid`/`xms_az_rid` fast path and
@@ -23,6 +24,7 @@ pub mod aia;
 pub mod arm;
 pub mod attested;
 pub mod imds;
+pub mod join;
 pub mod jwt;
 pub mod resource_id;
 pub mod sign;

@@ -1,6 +1,7 @@
-//! `joinery-devstack`: a local Teleport cluster (and, later, Azure) for
-//! Joinery's demo and end-to-end tests.
+//! `joinery-devstack`: a local Teleport cluster and Azure (IMDS, Entra,
+//! ARM) for Joinery's demo and end-to-end tests.
 
+mod azure;
 mod tctl;
 mod teleport;
 mod up;

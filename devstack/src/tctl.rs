@@ -509,8 +509,8 @@ async fn bots(client: &Client, command: BotsCommand) -> Result<()> {
         }
         BotsCommand::Ls => {
             let bots = client.list_bots().await?;
-            println!("{:<24} {:<28} {}", "Bot", "User", "Roles");
-            println!("{:<24} {:<28} {}", "---", "----", "-----");
+            println!("{:<24} {:<28} Roles", "Bot", "User");
+            println!("{:<24} {:<28} -----", "---", "----");
             for b in bots {
                 let name = b.metadata.map(|m| m.name).unwrap_or_default();
                 let user = b.status.map(|s| s.user_name).unwrap_or_default();

@@ -16,6 +16,8 @@ use joinery_teleport::keys::KeyPair;
 use joinery_util::fs::{SECRET_FILE_MODE, ensure_private_dir, write_atomic};
 use serde::{Deserialize, Serialize};
 
+use crate::azure::AzureInfo;
+use crate::azure::fixture::AzureFixture;
 use crate::teleport::ca::{Authority, UserCertRequest};
 use crate::teleport::store::Store;
 use crate::teleport::{ADMIN_ROLE, ADMIN_USER, Cluster};
@@ -25,20 +27,26 @@ pub const DEFAULT_CLUSTER_NAME: &str = "devstack.joinery.local";
 /// How long the admin identity written at start-up is valid.
 const ADMIN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
-/// The `--fixture` file (YAML).
+/// The `--fixture` file (YAML); it replaces the built-in defaults.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fixture {
     /// Cluster name for a new state directory.
     #[serde(default)]
     pub cluster_name: Option<String>,
+    /// The emulated Azure world (see [`crate::azure::fixture`]); default: the built-in one.
+    #[serde(default)]
+    pub azure: AzureFixture,
 }
 
 impl Fixture {
-    /// Reads and validates a fixture file.
+    /// Reads and validates a fixture file. Errors are one line naming the file.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read fixture {}", path.display()))?;
-        serde_yaml_ng::from_str(&text).with_context(|| format!("invalid fixture {}", path.display()))
+        let fixture: Fixture = serde_yaml_ng::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("invalid fixture {}: {}", path.display(), e.to_string().replace('\n', " ")))?;
+        fixture.azure.validate().map_err(|e| anyhow::anyhow!("invalid fixture {}: {e}", path.display()))?;
+        Ok(fixture)
     }
 }
 
@@ -66,6 +74,9 @@ pub struct DevstackInfo {
     pub teleport: TeleportInfo,
     /// Environment that configures the Terraform provider for this stack.
     pub provider_env: std::collections::BTreeMap<String, String>,
+    /// The Azure emulator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure: Option<AzureInfo>,
 }
 
 impl DevstackInfo {
@@ -118,21 +129,27 @@ pub async fn run(opts: UpOptions) -> Result<()> {
         ca_file,
         ca_pin: ca_pin(ca.tls_host_ca_der())?,
     };
-    let provider_env = [
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let azure = crate::azure::start(dir, &fixture.azure, stop_rx.clone()).await?;
+    let mut provider_env: std::collections::BTreeMap<String, String> = [
         ("TF_TELEPORT_ADDR".to_string(), teleport.addr.clone()),
         ("TF_TELEPORT_IDENTITY_FILE_PATH".to_string(), admin_identity_file.display().to_string()),
     ]
     .into_iter()
     .collect();
-    let cluster = Arc::new(Cluster { ca, store, delegated: None });
+    provider_env.extend(azure.provider_env);
+    let cluster = Arc::new(Cluster {
+        ca,
+        store,
+        delegated: Some(azure.verifier as Arc<dyn crate::teleport::join::DelegatedJoin>),
+    });
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut server_stop = stop_rx.clone();
     let server = tokio::spawn(crate::teleport::listener::serve(cluster, listener, async move {
         let _ = server_stop.wait_for(|s| *s).await;
     }));
 
-    let info = DevstackInfo { pid: std::process::id(), teleport, provider_env };
+    let info = DevstackInfo { pid: std::process::id(), teleport, provider_env, azure: Some(azure.info) };
     write_atomic(&info_path, serde_json::to_string_pretty(&info)?.as_bytes(), SECRET_FILE_MODE)?;
     tracing::info!(teleport = %addr, dir = %dir.display(), "devstack is up");
     eprintln!("joinery-devstack: Teleport API on {addr}; wrote {}", info_path.display());

@@ -28,8 +28,6 @@ use super::{Cluster, bot_ttl};
 pub const SIGNATURE_ALGORITHM_SUITE: &str = "balanced-v1";
 
 /// What a client sent to prove a delegated identity (Azure's shape).
-// Read by the Azure verifier, which plugs in through `DelegatedJoin`.
-#[allow(dead_code)]
 #[derive(Debug, Clone)]
 pub struct ChallengeSolution {
     /// Raw IMDS attested-document body.
@@ -314,10 +312,10 @@ impl JoinApiV1 {
         }
         let token = join_token(&cluster, &init.token_name)?;
         let method = token.spec.as_ref().map(|s| s.join_method.clone()).unwrap_or_default();
-        if let Some(requested) = init.join_method.as_deref().filter(|m| !m.is_empty()) {
-            if requested != method {
-                return Err(wrong_method(&method));
-            }
+        if let Some(requested) = init.join_method.as_deref().filter(|m| !m.is_empty())
+            && requested != method
+        {
+            return Err(wrong_method(&method));
         }
         let send = |p| {
             let tx = tx.clone();

@@ -99,5 +99,5 @@ pub fn bot_ttl(requested: Option<&prost_types::Timestamp>, role_max_secs: u64) -
         Some(_) => 60,
         None => 3600,
     };
-    Duration::from_secs(wanted.min(role_max_secs).min(resources::BOT_MAX_TTL).max(60))
+    Duration::from_secs(wanted.min(role_max_secs).clamp(60, resources::BOT_MAX_TTL))
 }

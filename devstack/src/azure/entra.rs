@@ -1,0 +1,197 @@
+//! The emulated Entra ID (Azure AD) authority, over HTTPS:
+//!
+//! * `GET /{tenant}/.well-known/openid-configuration` (also under `/v2.0/`): v1 discovery
+//!   whose `issuer` is Azure's own `https://sts.windows.net/{tid}/`, so a verifier given
+//!   `discovery_base = <authority>/` checks the real issuer string while fetching from here;
+//! * `GET /common/discovery/keys` (and the tenant / v2.0 variants): the JWKS;
+//! * `POST /{tenant}/oauth2/v2.0/token` (`scope`) and `POST /{tenant}/oauth2/token`
+//!   (`resource`): the client-credentials grant for the fixture's service principals, with
+//!   Entra's error bodies (`AADSTS...`). v2 numbers are JSON numbers, v1 ones strings.
+
+use base64::Engine as _;
+use hyper::{Method, StatusCode};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::Emulator;
+use super::http::{Req, Resp, json};
+
+fn aad_error(status: StatusCode, error: &str, code: u32, desc: &str) -> Resp {
+    let now = OffsetDateTime::now_utc();
+    json(
+        status,
+        &json!({
+            "error": error,
+            "error_description": format!("AADSTS{code}: {desc} Trace ID: {} Correlation ID: {} Timestamp: {}",
+                uuid::Uuid::new_v4(), uuid::Uuid::new_v4(), now),
+            "error_codes": [code],
+            "timestamp": now.to_string(),
+            "trace_id": uuid::Uuid::new_v4().to_string(),
+            "correlation_id": uuid::Uuid::new_v4().to_string(),
+        }),
+    )
+}
+
+/// Handles a request on the authority listener.
+pub async fn handle(emu: &Emulator, req: Req) -> Resp {
+    let segs: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+    let tenant = segs.first().copied().unwrap_or_default();
+    let tenant_ok = tenant.eq_ignore_ascii_case(&emu.tenant_id()) || ["common", "organizations"].contains(&tenant);
+    let jwks_uri = format!("{}/common/discovery/keys", emu.authority);
+    match (&req.method, segs.as_slice()) {
+        (&Method::GET, [_, ".well-known", "openid-configuration"])
+        | (&Method::GET, [_, "v2.0", ".well-known", "openid-configuration"]) => {
+            if !tenant.eq_ignore_ascii_case(&emu.tenant_id()) {
+                return aad_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_tenant",
+                    90002,
+                    &format!(
+                        "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+                    ),
+                );
+            }
+            json(StatusCode::OK, &joinery_azure::sign::openid_configuration(tenant, &jwks_uri, &emu.authority))
+        }
+        (&Method::GET, [_, "discovery", "keys"]) | (&Method::GET, [_, "discovery", "v2.0", "keys"]) if tenant_ok => {
+            json(StatusCode::OK, &joinery_azure::sign::jwks(&[&emu.issuer]))
+        }
+        (&Method::POST, [_, "oauth2", "v2.0", "token"]) => token(emu, &req, tenant, true),
+        (&Method::POST, [_, "oauth2", "token"]) => token(emu, &req, tenant, false),
+        _ => json(StatusCode::NOT_FOUND, &json!({ "error": "not_found", "error_description": "Unknown path" })),
+    }
+}
+
+fn token(emu: &Emulator, req: &Req, tenant: &str, v2: bool) -> Resp {
+    if !tenant.eq_ignore_ascii_case(&emu.tenant_id()) {
+        return aad_error(StatusCode::BAD_REQUEST, "invalid_request", 90002, &format!("Tenant '{tenant}' not found."));
+    }
+    let form = req.form();
+    if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
+        return aad_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            70003,
+            "The app requested an unsupported grant type. The devstack supports client_credentials only.",
+        );
+    }
+    // Credentials in the body, or HTTP Basic (client_secret_basic).
+    let basic = req.header("authorization").and_then(|h| h.strip_prefix("Basic ")).and_then(|b| {
+        let raw = base64::engine::general_purpose::STANDARD.decode(b.trim()).ok()?;
+        let text = String::from_utf8(raw).ok()?;
+        let (id, secret) = text.split_once(':')?;
+        let dec = |s: &str| form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+        Some((dec(id)?, dec(secret)?))
+    });
+    let (client_id, secret) = match (form.get("client_id"), form.get("client_secret"), basic) {
+        (Some(id), Some(s), _) => (id.clone(), s.clone()),
+        (_, _, Some((id, s))) => (id, s),
+        (Some(_), None, None) => {
+            return aad_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                7000216,
+                "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
+            );
+        }
+        _ => {
+            return aad_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'client_id'.",
+            );
+        }
+    };
+    let Some(sp) =
+        emu.arm.read(|s| s.service_principals.iter().find(|p| p.client_id.eq_ignore_ascii_case(&client_id)).cloned())
+    else {
+        return aad_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            &format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'."),
+        );
+    };
+    if sp.client_secret != secret {
+        return aad_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app.",
+        );
+    }
+    let audience = if v2 {
+        let Some(scope) = form.get("scope").and_then(|s| s.strip_suffix(".default")) else {
+            return aad_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_scope",
+                1002012,
+                "The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).",
+            );
+        };
+        scope.to_string()
+    } else {
+        match form.get("resource") {
+            Some(r) if !r.is_empty() => r.clone(),
+            _ => {
+                return aad_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    900144,
+                    "The request body must contain the following parameter: 'resource'.",
+                );
+            }
+        }
+    };
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let life = 3599i64;
+    let iss = joinery_azure::jwt::issuer_for_tenant(&emu.tenant_id());
+    let claims = json!({
+        "aud": audience,
+        "iss": iss,
+        "iat": now,
+        "nbf": now,
+        "exp": now + life,
+        "appid": sp.client_id,
+        "appidacr": "1",
+        "idp": iss,
+        "idtyp": "app",
+        "oid": sp.principal_id,
+        "sub": sp.principal_id,
+        "tid": emu.tenant_id(),
+        "uti": uuid::Uuid::new_v4().simple().to_string(),
+        "ver": "1.0",
+    });
+    let token = match emu.issuer.issue(&claims) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot issue a client-credentials token");
+            return aad_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                50000,
+                "There was an error issuing a token.",
+            );
+        }
+    };
+    if v2 {
+        json(
+            StatusCode::OK,
+            &json!({ "token_type": "Bearer", "expires_in": life, "ext_expires_in": life, "access_token": token }),
+        )
+    } else {
+        json(
+            StatusCode::OK,
+            &json!({
+                "token_type": "Bearer",
+                "expires_in": life.to_string(),
+                "ext_expires_in": life.to_string(),
+                "expires_on": (now + life).to_string(),
+                "not_before": now.to_string(),
+                "resource": audience,
+                "access_token": token,
+            }),
+        )
+    }
+}

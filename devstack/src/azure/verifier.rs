@@ -1,0 +1,177 @@
+//! The devstack's `azure` join method: Teleport's server-side checks, in Teleport's order,
+//! against the emulator's Azure instead of the real one.
+//!
+//! 1. challenge: base64url (no padding) of 24 random bytes, 32 characters;
+//! 2. attested document: PKCS#7 signature, nonce == challenge, signer named after
+//!    `metadata.azure.com`, chain to the **emulator's** pinned root through the intermediates
+//!    the client sent (`teleport.join.v1`) or, on the legacy stream, the one fetched from the
+//!    leaf's AIA URL (allow-listed to the emulator's AIA host only);
+//! 3. access token: RS256 under the tenant's JWKS (discovered from the emulated authority
+//!    while the issuer stays `https://sts.windows.net/{tid}/`), `aud` exactly
+//!    `https://management.azure.com/`, unexpired;
+//! 4. subscription and resource group: from `xms_az_rid` / `xms_mirid` when it names a VM
+//!    (the attested `subscriptionId` must match), else by listing the subscription's VMs
+//!    through ARM **with the client's token**, so an identity without
+//!    `Microsoft.Compute/virtualMachines/read` is refused by the emulated ARM;
+//! 5. allow rules: any rule with the same subscription (exact) and either no resource groups
+//!    or a case-insensitively equal one.
+//!
+//! Each rejection is a gRPC status whose message names the failed check, logged in full here.
+
+use base64::Engine as _;
+use joinery_azure::aia::{AiaError, AiaFetcher};
+use joinery_azure::arm::{ArmClient, ArmOptions};
+use joinery_azure::attested::{AttestedDocument, AttestedVerifier, RootStore, split_der_certificates};
+use joinery_azure::jwt::{AccessTokenVerifier, VerifierOptions};
+use joinery_teleport::proto::types::ProvisionTokenV2;
+use time::OffsetDateTime;
+use tonic::Status;
+
+use crate::teleport::join::{ChallengeSolution, DelegatedJoin};
+
+/// Verifies Azure joins against the emulator.
+pub struct AzureVerifier {
+    attested: AttestedVerifier,
+    tokens: AccessTokenVerifier,
+    aia: AiaFetcher,
+    arm: ArmOptions,
+}
+
+/// Where the verifier finds the emulated Azure.
+pub struct VerifierConfig {
+    /// DER of the attestation root to pin.
+    pub root_der: Vec<u8>,
+    /// `host:port` allowed for AIA downloads (the IMDS listener).
+    pub aia_host: String,
+    /// Emulated authority base URL (discovery).
+    pub authority: String,
+    /// Emulated ARM base URL.
+    pub arm_endpoint: String,
+    /// PEM of the emulator's HTTPS CA.
+    pub https_ca_pem: Vec<u8>,
+}
+
+fn deny(msg: impl std::fmt::Display) -> Status {
+    Status::permission_denied(msg.to_string())
+}
+
+impl AzureVerifier {
+    /// Builds the verifier.
+    pub fn new(cfg: VerifierConfig) -> anyhow::Result<Self> {
+        let roots = RootStore::empty().with_der(&cfg.root_der)?;
+        let tokens = AccessTokenVerifier::new(VerifierOptions {
+            discovery_base: Some(format!("{}/", cfg.authority.trim_end_matches('/'))),
+            extra_ca_pem: Some(cfg.https_ca_pem.clone()),
+            expected_tenant: None,
+            leeway: None,
+        })?;
+        Ok(AzureVerifier {
+            attested: AttestedVerifier::new(roots),
+            tokens,
+            aia: AiaFetcher::new()?.with_allowed_hosts([cfg.aia_host]),
+            arm: ArmOptions { base_url: Some(cfg.arm_endpoint), extra_ca_pem: Some(cfg.https_ca_pem) },
+        })
+    }
+
+    /// The legacy stream carries no intermediates: fetch the leaf's issuer as Teleport does.
+    /// A document that cannot be read yields none, and verification then says what is wrong.
+    async fn fetch_issuers(&self, attested_data: &[u8]) -> Result<Vec<Vec<u8>>, Status> {
+        let Ok(doc) = AttestedDocument::parse(attested_data) else { return Ok(vec![]) };
+        let Ok(leaf) = doc.signer_certificate() else { return Ok(vec![]) };
+        match self.aia.fetch_intermediates(leaf).await {
+            Ok(certs) => Ok(certs),
+            Err(AiaError::NoAia) => Ok(vec![]),
+            Err(e) => Err(deny(format!("unable to fetch the attested data signer's issuer certificate: {e}"))),
+        }
+    }
+
+    async fn check(
+        &self,
+        token: &ProvisionTokenV2,
+        challenge: &str,
+        solution: ChallengeSolution,
+    ) -> Result<String, Status> {
+        let token_name = token.metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default();
+        let now = OffsetDateTime::now_utc();
+        let intermediates = match &solution.intermediate {
+            Some(bytes) => split_der_certificates(bytes).map_err(|e| Status::invalid_argument(e.to_string()))?,
+            None => self.fetch_issuers(&solution.attested_data).await?,
+        };
+        let attested = self.attested.verify(&solution.attested_data, challenge, &intermediates, now).map_err(deny)?;
+        let vm_id = attested.data.vm_id.clone();
+        let attested_sub = attested
+            .data
+            .subscription_id
+            .clone()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| deny("attested data has no subscriptionId (api-version older than 2019-04-30?)"))?;
+        let claims = self.tokens.verify(&solution.access_token, now).await.map_err(deny)?;
+
+        let (subscription, resource_group) = match claims.vm_resource_id() {
+            Some(rid) => {
+                let sub = rid.subscription.clone().unwrap_or_default();
+                if !sub.eq_ignore_ascii_case(&attested_sub) {
+                    return Err(deny(format!(
+                        "subscription {attested_sub:?} of the attested data does not match subscription {sub:?} of the access token's VM"
+                    )));
+                }
+                (sub, rid.resource_group.clone().unwrap_or_default())
+            }
+            None => {
+                let arm = ArmClient::new(solution.access_token.clone(), self.arm.clone())
+                    .map_err(|e| Status::internal(e.to_string()))?;
+                let vms = arm.list_vms(&attested_sub).await.map_err(|e| {
+                    deny(format!("failed to look up the VM through ARM with the client's access token: {e}"))
+                })?;
+                let vm = vms
+                    .iter()
+                    .find(|v| v.properties.vm_id.as_deref().is_some_and(|id| id.eq_ignore_ascii_case(&vm_id)))
+                    .ok_or_else(|| deny("no VM found with matching VM ID"))?;
+                let rid = joinery_azure::resource_id::ResourceId::parse(&vm.id).map_err(deny)?;
+                (rid.subscription.unwrap_or_default(), rid.resource_group.unwrap_or_default())
+            }
+        };
+
+        let rules = token.spec.as_ref().and_then(|s| s.azure.as_ref()).map(|a| a.allow.clone()).unwrap_or_default();
+        let allowed = rules.iter().any(|r| {
+            r.subscription == subscription
+                && (r.resource_groups.is_empty()
+                    || r.resource_groups.iter().any(|g| g.eq_ignore_ascii_case(&resource_group)))
+        });
+        if !allowed {
+            return Err(deny(format!("instance {vm_id} did not match any allow rules in token {token_name}")));
+        }
+        Ok(format!("vm {vm_id} in subscription {subscription}, resource group {resource_group}"))
+    }
+}
+
+#[tonic::async_trait]
+impl DelegatedJoin for AzureVerifier {
+    fn method(&self) -> &'static str {
+        "azure"
+    }
+
+    fn challenge(&self) -> String {
+        let bytes: [u8; 24] = rand::random();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    async fn verify(
+        &self,
+        token: &ProvisionTokenV2,
+        challenge: &str,
+        solution: ChallengeSolution,
+    ) -> Result<(), Status> {
+        let name = token.metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default();
+        match self.check(token, challenge, solution).await {
+            Ok(who) => {
+                tracing::info!(token = %name, %who, "azure join verified");
+                Ok(())
+            }
+            Err(status) => {
+                tracing::warn!(token = %name, code = ?status.code(), reason = %status.message(), "azure join rejected");
+                Err(status)
+            }
+        }
+    }
+}
