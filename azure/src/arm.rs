@@ -161,16 +161,26 @@ impl ArmClient {
         Ok(ArmClient { base, http, token: token.into() })
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, ArmError> {
-        let resp = self
-            .http
-            .get(url)
-            .bearer_auth(&self.token)
-            .header("User-Agent", "joinery")
-            .send()
-            .await
-            .map_err(|e| ArmError::Http { url: url.to_string(), message: e.to_string() })?;
+    /// Sends a request; returns status, the `Azure-AsyncOperation` (or `Location`) header and
+    /// the body of a success. Error statuses become [`ArmError::Api`].
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, Option<String>, Vec<u8>), ArmError> {
+        let mut req = self.http.request(method, url).bearer_auth(&self.token).header("User-Agent", "joinery");
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.map_err(|e| ArmError::Http { url: url.to_string(), message: e.to_string() })?;
         let status = resp.status();
+        let async_op = resp
+            .headers()
+            .get("azure-asyncoperation")
+            .or_else(|| resp.headers().get("location"))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let body = crate::http::read_capped(resp, MAX_BODY)
             .await
             .map_err(|m| ArmError::Http { url: url.to_string(), message: m })?;
@@ -195,7 +205,24 @@ impl ArmClient {
                 },
             });
         }
-        serde_json::from_slice(&body).map_err(|e| ArmError::Decode { url: url.to_string(), message: e.to_string() })
+        Ok((status.as_u16(), async_op, body))
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(url: &str, body: &[u8]) -> Result<T, ArmError> {
+        serde_json::from_slice(body).map_err(|e| ArmError::Decode { url: url.to_string(), message: e.to_string() })
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, ArmError> {
+        let (_, _, body) = self.send(reqwest::Method::GET, url, None).await?;
+        Self::decode(url, &body)
+    }
+
+    /// The URL of `{id}` (a resource id or scope path) with `api-version`.
+    fn url(&self, id: &str, api_version: &str) -> Result<String, ArmError> {
+        if !id.starts_with('/') || id.contains("..") || id.contains('?') || id.contains('#') || id.contains("//") {
+            return Err(ArmError::Invalid(format!("{id:?} is not an ARM resource id")));
+        }
+        Ok(format!("{}{}?api-version={api_version}", self.base, id.trim_end_matches('/')))
     }
 
     /// `GET {id}?api-version=...` of a VM by resource id.
@@ -204,7 +231,7 @@ impl ArmClient {
         if !rid.has_type("virtualMachines") {
             return Err(ArmError::Invalid(format!("{id:?} is not a VM id")));
         }
-        let url = format!("{}{}?api-version={COMPUTE_API_VERSION}", self.base, id.trim_end_matches('/'));
+        let url = self.url(id, COMPUTE_API_VERSION)?;
         self.get_json(&url).await
     }
 
@@ -232,5 +259,371 @@ impl ArmClient {
             }
         }
         Err(ArmError::Invalid(format!("more than {MAX_PAGES} pages of VMs")))
+    }
+}
+
+/// api-version used for `Microsoft.ManagedIdentity/userAssignedIdentities`.
+pub const MSI_API_VERSION: &str = "2023-01-31";
+/// api-version used for `Microsoft.Authorization` role assignments and definitions.
+pub const AUTHORIZATION_API_VERSION: &str = "2022-04-01";
+
+/// How long [`ArmClient::patch_vm_identity`] waits for the asynchronous operation.
+const ASYNC_POLLS: u32 = 120;
+
+impl ArmError {
+    /// ARM's error code (`ResourceNotFound`, `PrincipalNotFound`, …); empty for other errors.
+    pub fn code(&self) -> &str {
+        match self {
+            ArmError::Api { code, .. } => code,
+            _ => "",
+        }
+    }
+
+    /// HTTP status of an API error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ArmError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether the object (or its container) does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+}
+
+/// `properties` of a user-assigned identity.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityProperties {
+    /// Client (application) id.
+    #[serde(default)]
+    pub client_id: String,
+    /// Principal (object) id.
+    #[serde(default)]
+    pub principal_id: String,
+    /// Tenant id.
+    #[serde(default)]
+    pub tenant_id: String,
+}
+
+/// A user-assigned managed identity.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Identity {
+    /// ARM id (ARM spells `resourcegroups` in lower case here).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Region.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// Ids.
+    #[serde(default)]
+    pub properties: IdentityProperties,
+}
+
+/// `properties` of a role assignment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleAssignmentProperties {
+    /// Role definition id (scoped or tenant-level; compare by the trailing GUID).
+    #[serde(default)]
+    pub role_definition_id: String,
+    /// Principal (object) id.
+    #[serde(default)]
+    pub principal_id: String,
+    /// Scope.
+    #[serde(default)]
+    pub scope: String,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A role assignment.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RoleAssignment {
+    /// `{scope}/providers/Microsoft.Authorization/roleAssignments/{name}`.
+    pub id: String,
+    /// The GUID name.
+    pub name: String,
+    /// Properties.
+    #[serde(default)]
+    pub properties: RoleAssignmentProperties,
+}
+
+/// One permission block of a role definition.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Permission {
+    /// Allowed actions.
+    #[serde(default)]
+    pub actions: Vec<String>,
+    /// Excluded actions.
+    #[serde(default)]
+    pub not_actions: Vec<String>,
+    /// Allowed data actions.
+    #[serde(default)]
+    pub data_actions: Vec<String>,
+    /// Excluded data actions.
+    #[serde(default)]
+    pub not_data_actions: Vec<String>,
+}
+
+/// `properties` of a role definition.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleDefinitionProperties {
+    /// Display name (unique in the directory).
+    #[serde(default)]
+    pub role_name: String,
+    /// `BuiltInRole` or `CustomRole`.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    /// Permissions.
+    #[serde(default)]
+    pub permissions: Vec<Permission>,
+    /// Where it may be assigned.
+    #[serde(default)]
+    pub assignable_scopes: Vec<String>,
+}
+
+/// A role definition.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RoleDefinition {
+    /// `[/subscriptions/{s}]/providers/Microsoft.Authorization/roleDefinitions/{guid}`.
+    pub id: String,
+    /// The GUID.
+    pub name: String,
+    /// Properties.
+    #[serde(default)]
+    pub properties: RoleDefinitionProperties,
+}
+
+#[derive(Deserialize)]
+struct List<T> {
+    #[serde(default = "Vec::new")]
+    value: Vec<T>,
+}
+
+#[derive(Deserialize)]
+struct AsyncOperation {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters kept).
+fn encode_query(v: &str) -> String {
+    v.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn is_guid(v: &str) -> bool {
+    let parts: Vec<&str> = v.split('-').collect();
+    parts.len() == 5
+        && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.bytes().all(|c| c.is_ascii_hexdigit()))
+}
+
+impl ArmClient {
+    /// `GET` a user-assigned identity by id.
+    pub async fn get_identity(&self, id: &str) -> Result<Identity, ArmError> {
+        let rid = crate::resource_id::ResourceId::parse(id).map_err(|e| ArmError::Invalid(e.to_string()))?;
+        if !rid.has_type("userAssignedIdentities") {
+            return Err(ArmError::Invalid(format!("{id:?} is not a user-assigned identity id")));
+        }
+        self.get_json(&self.url(id, MSI_API_VERSION)?).await
+    }
+
+    /// `PATCH`es a VM's `identity` block and waits for the asynchronous operation; returns
+    /// the VM as it is afterwards.
+    pub async fn patch_vm_identity(
+        &self,
+        vm_id: &str,
+        identity: serde_json::Value,
+    ) -> Result<VirtualMachine, ArmError> {
+        let url = self.url(vm_id, COMPUTE_API_VERSION)?;
+        let body = serde_json::json!({ "identity": identity });
+        let (status, op, _) = self.send(reqwest::Method::PATCH, &url, Some(&body)).await?;
+        if (status == 202 || status == 201)
+            && let Some(op) = op
+        {
+            self.wait(&op).await?;
+        }
+        self.get_vm(vm_id).await
+    }
+
+    /// Polls an `Azure-AsyncOperation` URL until it is terminal.
+    async fn wait(&self, op_url: &str) -> Result<(), ArmError> {
+        if !op_url.starts_with(&format!("{}/", self.base)) {
+            return Err(ArmError::Invalid(format!("async operation URL {op_url:?} leaves {}", self.base)));
+        }
+        for _ in 0..ASYNC_POLLS {
+            let (status, _, body) = self.send(reqwest::Method::GET, op_url, None).await?;
+            if status == 202 {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            let op: AsyncOperation = if body.is_empty() {
+                AsyncOperation { status: "Succeeded".into(), error: None }
+            } else {
+                Self::decode(op_url, &body)?
+            };
+            match op.status.as_str() {
+                "Succeeded" | "" => return Ok(()),
+                "Failed" | "Canceled" => {
+                    let e = op.error.unwrap_or_default();
+                    return Err(ArmError::Api {
+                        status: 200,
+                        code: e["code"].as_str().unwrap_or(&op.status).to_string(),
+                        message: e["message"].as_str().unwrap_or("the asynchronous operation failed").to_string(),
+                    });
+                }
+                _ => tokio::time::sleep(Duration::from_secs(1)).await,
+            }
+        }
+        Err(ArmError::Invalid(format!("operation {op_url} did not finish in {ASYNC_POLLS} polls")))
+    }
+
+    /// `PUT {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`.
+    pub async fn put_role_assignment(
+        &self,
+        scope: &str,
+        name: &str,
+        role_definition_id: &str,
+        principal_id: &str,
+        description: Option<&str>,
+    ) -> Result<RoleAssignment, ArmError> {
+        if !is_guid(name) {
+            return Err(ArmError::Invalid(format!("role assignment name {name:?} is not a GUID")));
+        }
+        let id = format!("{}/providers/Microsoft.Authorization/roleAssignments/{name}", scope.trim_end_matches('/'));
+        let url = self.url(&id, AUTHORIZATION_API_VERSION)?;
+        let mut props = serde_json::json!({
+            "roleDefinitionId": role_definition_id,
+            "principalId": principal_id,
+            "principalType": "ServicePrincipal",
+        });
+        if let Some(d) = description {
+            props["description"] = serde_json::Value::String(d.to_string());
+        }
+        let (_, _, body) =
+            self.send(reqwest::Method::PUT, &url, Some(&serde_json::json!({ "properties": props }))).await?;
+        Self::decode(&url, &body)
+    }
+
+    /// `GET` a role assignment by id; `None` when it does not exist.
+    pub async fn get_role_assignment(&self, id: &str) -> Result<Option<RoleAssignment>, ArmError> {
+        match self.get_json(&self.url(id, AUTHORIZATION_API_VERSION)?).await {
+            Ok(a) => Ok(Some(a)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `DELETE` a role assignment by id (absent is fine).
+    pub async fn delete_role_assignment(&self, id: &str) -> Result<(), ArmError> {
+        match self.send(reqwest::Method::DELETE, &self.url(id, AUTHORIZATION_API_VERSION)?, None).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Role assignments of `principal_id` that apply at `scope` (including inherited ones).
+    pub async fn list_role_assignments(
+        &self,
+        scope: &str,
+        principal_id: &str,
+    ) -> Result<Vec<RoleAssignment>, ArmError> {
+        let id = format!("{}/providers/Microsoft.Authorization/roleAssignments", scope.trim_end_matches('/'));
+        let url = format!(
+            "{}&$filter={}",
+            self.url(&id, AUTHORIZATION_API_VERSION)?,
+            encode_query(&format!("principalId eq '{principal_id}'"))
+        );
+        Ok(self.get_json::<List<RoleAssignment>>(&url).await?.value)
+    }
+
+    /// `PUT` a custom role definition at `assignable_scopes[0]`.
+    pub async fn put_role_definition(
+        &self,
+        name: &str,
+        role_name: &str,
+        description: &str,
+        actions: &[&str],
+        assignable_scopes: &[String],
+    ) -> Result<RoleDefinition, ArmError> {
+        if !is_guid(name) {
+            return Err(ArmError::Invalid(format!("role definition name {name:?} is not a GUID")));
+        }
+        let scope = assignable_scopes.first().ok_or_else(|| ArmError::Invalid("no assignable scope".into()))?;
+        let id = format!("{}/providers/Microsoft.Authorization/roleDefinitions/{name}", scope.trim_end_matches('/'));
+        let url = self.url(&id, AUTHORIZATION_API_VERSION)?;
+        let body = serde_json::json!({
+            "name": name,
+            "properties": {
+                "roleName": role_name,
+                "description": description,
+                "type": "CustomRole",
+                "permissions": [{"actions": actions, "notActions": [], "dataActions": [], "notDataActions": []}],
+                "assignableScopes": assignable_scopes,
+            }
+        });
+        let (_, _, body) = self.send(reqwest::Method::PUT, &url, Some(&body)).await?;
+        Self::decode(&url, &body)
+    }
+
+    /// `GET` a role definition by id; `None` when it does not exist.
+    pub async fn get_role_definition(&self, id: &str) -> Result<Option<RoleDefinition>, ArmError> {
+        match self.get_json(&self.url(id, AUTHORIZATION_API_VERSION)?).await {
+            Ok(d) => Ok(Some(d)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Role definitions visible at `scope` named `role_name`.
+    pub async fn find_role_definitions(&self, scope: &str, role_name: &str) -> Result<Vec<RoleDefinition>, ArmError> {
+        let id = format!("{}/providers/Microsoft.Authorization/roleDefinitions", scope.trim_end_matches('/'));
+        let url = format!(
+            "{}&$filter={}",
+            self.url(&id, AUTHORIZATION_API_VERSION)?,
+            encode_query(&format!("roleName eq '{}'", role_name.replace('\'', "''")))
+        );
+        Ok(self.get_json::<List<RoleDefinition>>(&url).await?.value)
+    }
+
+    /// `DELETE` a role definition by id (absent is fine).
+    pub async fn delete_role_definition(&self, id: &str) -> Result<(), ArmError> {
+        match self.send(reqwest::Method::DELETE, &self.url(id, AUTHORIZATION_API_VERSION)?, None).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_encoding_and_ids() {
+        assert_eq!(encode_query("principalId eq 'a-b'"), "principalId%20eq%20%27a-b%27");
+        assert!(is_guid("acdd72a7-3385-48ef-bd42-f606fba81ae7"));
+        let c = ArmClient::new("t", ArmOptions { base_url: Some("https://h:1/".into()), extra_ca_pem: None }).unwrap();
+        assert_eq!(c.url("/subscriptions/s", "v").unwrap(), "https://h:1/subscriptions/s?api-version=v");
+        assert!(c.url("subscriptions/s", "v").is_err());
+        assert!(c.url("/subscriptions/../x", "v").is_err());
     }
 }

@@ -23,6 +23,7 @@
 pub mod aia;
 pub mod arm;
 pub mod attested;
+pub mod credential;
 pub mod imds;
 pub mod join;
 pub mod jwt;

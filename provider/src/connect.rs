@@ -9,10 +9,12 @@
 //! the server version.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use joinery_teleport::{Client, ClientConfig, Credentials, Error as TeleportError, RetryPolicy};
 
+use crate::azure::AzureContext;
 use crate::plugin::framework::{AttributePath, Diagnostics};
 use crate::provider::ProviderConfig;
 
@@ -29,6 +31,8 @@ pub struct TeleportClient {
     /// The retry policy from the provider configuration (also used to wait
     /// for writes to become visible).
     pub retry: RetryPolicy,
+    /// Azure settings and the lazily built ARM client.
+    pub azure: Arc<AzureContext>,
 }
 
 fn attr_error(name: &str, summary: &str, detail: impl Into<String>) -> Diagnostics {
@@ -162,5 +166,10 @@ pub async fn connect(cfg: &ProviderConfig) -> Result<TeleportClient, Diagnostics
         user = %creds.info().username,
         "connected to Teleport"
     );
-    Ok(TeleportClient { client, cluster_name: pong.cluster_name, retry })
+    Ok(TeleportClient {
+        client,
+        cluster_name: pong.cluster_name,
+        retry,
+        azure: Arc::new(AzureContext::new(cfg.azure.clone())),
+    })
 }

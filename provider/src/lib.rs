@@ -5,6 +5,7 @@
 //! - [`connect`]: from the configuration to a connected Teleport client;
 //! - [`resources`]: the resources and data sources.
 
+pub mod azure;
 pub mod connect;
 pub mod plugin;
 pub mod provider;

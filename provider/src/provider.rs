@@ -9,10 +9,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::azure::AzureSettings;
 use crate::connect::{TeleportClient, connect};
 use crate::plugin::cty::Value;
 use crate::plugin::framework::{Attribute, ConfigureRequest, DataSource, Diagnostics, Provider, Resource, Schema};
 use crate::resources::agent_config::AgentConfigDataSource;
+use crate::resources::azure_identity_binding::AzureIdentityBindingResource;
+use crate::resources::azure_vm::AzureVmDataSource;
 use crate::resources::bot::{BotDataSource, BotResource};
 use crate::resources::provision_token::{ProvisionTokenDataSource, ProvisionTokenResource};
 
@@ -220,6 +223,8 @@ pub struct ProviderConfig {
     pub gitlab_id_token_env_var: Option<String>,
     /// `insecure`: skip proxy certificate verification when joining.
     pub insecure: bool,
+    /// The `azure` block (used only by Azure resources and data sources).
+    pub azure: AzureSettings,
 }
 
 impl ProviderConfig {
@@ -264,6 +269,7 @@ impl ProviderConfig {
             audience_tag: get("audience_tag"),
             gitlab_id_token_env_var: get("gitlab_id_token_env_var"),
             insecure,
+            azure: AzureSettings::resolve(config.attr("azure"), &env),
         }
     }
 }
@@ -287,9 +293,11 @@ pub fn provider_schema() -> Schema {
         }
         schema = schema.attribute(a);
     }
-    schema.attribute(Attribute::bool("insecure").optional().description(format!(
-        "Skip proxy certificate verification when joining the Teleport cluster. Environment variable: `{INSECURE_ENV}`."
-    )))
+    schema
+        .attribute(Attribute::bool("insecure").optional().description(format!(
+            "Skip proxy certificate verification when joining the Teleport cluster. Environment variable: `{INSECURE_ENV}`."
+        )))
+        .attribute(crate::azure::schema_attribute())
 }
 
 #[async_trait]
@@ -306,11 +314,16 @@ impl Provider for TeleportProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<TeleportClient>>> {
-        vec![Arc::new(ProvisionTokenResource), Arc::new(BotResource)]
+        vec![Arc::new(ProvisionTokenResource), Arc::new(BotResource), Arc::new(AzureIdentityBindingResource)]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<TeleportClient>>> {
-        vec![Arc::new(ProvisionTokenDataSource), Arc::new(BotDataSource), Arc::new(AgentConfigDataSource)]
+        vec![
+            Arc::new(ProvisionTokenDataSource),
+            Arc::new(BotDataSource),
+            Arc::new(AgentConfigDataSource),
+            Arc::new(AzureVmDataSource),
+        ]
     }
 }
 
@@ -360,9 +373,9 @@ mod tests {
     #[test]
     fn schema_is_all_optional_with_env_names() {
         let s = provider_schema();
-        assert_eq!(s.attributes.len(), 21);
+        assert_eq!(s.attributes.len(), 22);
         assert!(s.problems().is_empty());
-        for a in &s.attributes {
+        for a in s.attributes.iter().filter(|a| a.name != "azure") {
             assert!(a.optional && !a.required && !a.computed, "{}", a.name);
             assert!(a.description.contains("TF_TELEPORT_"), "{}", a.name);
         }

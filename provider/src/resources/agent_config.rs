@@ -47,6 +47,11 @@ pub fn schema() -> Schema {
                 .validator(validators::one_of(["azure", "token"]))
                 .description("`azure` (default) or `token`."),
         )
+        .attribute(Attribute::list("ca_pins", Type::String).optional().description(
+            "Pins of the cluster's CA (`sha256:<hex>`, from `tctl status`) the agent checks before sending anything. \
+             Needed with `auth_server`; with `proxy_server` the proxy's public certificate is verified instead.",
+        ))
+        .attribute(opt("ca_path", "Path on the VM of a PEM file with the cluster's CA, instead of `ca_pins`."))
         .attribute(opt(
             "azure_client_id",
             "Client ID of the user-assigned managed identity to join with; needed when the VM has several identities.",
@@ -94,6 +99,10 @@ struct TbotConfig {
 struct Onboarding {
     join_method: String,
     token: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ca_pins: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ca_path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     azure: Option<AzureOnboarding>,
 }
@@ -220,6 +229,8 @@ pub fn render(config: &Value) -> Result<(String, String, String), Diagnostics> {
                 .map(|client_id| AzureOnboarding { client_id }),
             join_method,
             token: get_string(config, "token"),
+            ca_pins: get_strings(config, "ca_pins"),
+            ca_path: non_empty(config, "ca_path"),
         },
         storage: Storage { kind: "memory" },
         outputs,

@@ -2,6 +2,8 @@
 //! provider (`metadata = { … }` / `spec = { … }` attribute syntax).
 
 pub mod agent_config;
+pub mod azure_identity_binding;
+pub mod azure_vm;
 pub mod bot;
 pub mod convert;
 pub mod provision_token;
