@@ -17,9 +17,14 @@ terraform:
 build:
 	$(CARGO) build --workspace --bins --examples
 
+## The whole story on the local devstack (see scripts/demo.sh).
+demo:
+	./scripts/demo.sh
+
 ## Every test: unit, devstack, provider with real Terraform, agent as a process.
 test: terraform build
 	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	JOINERY_TOOLS=$(TOOLS) $(CARGO) test --workspace --no-fail-fast
 
 lint:

@@ -41,6 +41,26 @@ enum Command {
         #[command(subcommand)]
         command: tctl::Command,
     },
+    /// Show who a Teleport TLS certificate (e.g. an agent's `tlscert`) says its holder is.
+    Inspect {
+        /// PEM certificate file.
+        file: PathBuf,
+    },
+}
+
+/// Prints the Teleport identity encoded in a certificate.
+fn inspect(file: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let pem = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let info = joinery_teleport::CertInfo::from_pem(&pem).with_context(|| format!("{}", file.display()))?;
+    let remaining = info.not_after.duration_since(std::time::SystemTime::now()).map(|d| d.as_secs()).unwrap_or(0);
+    println!("user:     {}", info.username);
+    println!("bot:      {}", info.bot_name.as_deref().unwrap_or("-"));
+    println!("roles:    {}", info.roles.join(", "));
+    println!("cluster:  {}", info.cluster_name);
+    println!("expires:  {} (in {}m{}s)", joinery_teleport::fmt_time(info.not_after), remaining / 60, remaining % 60);
+    println!("renewable: {}", info.renewable);
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -64,6 +84,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Up { dir, fixture, teleport_addr } => up::run(up::UpOptions { dir, fixture, teleport_addr }).await,
             Command::Tctl { dir, command } => tctl::run(&dir, command).await,
+            Command::Inspect { file } => inspect(&file),
         }
     });
     match result {

@@ -97,6 +97,11 @@ impl Devstack {
         Devstack { dir, info, child: Some(child), _tmp: tmp }
     }
 
+    /// The devstack's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
     /// The environment that points the provider at this stack.
     pub fn provider_env(&self) -> Vec<(String, String)> {
         self.info["provider_env"]

@@ -131,6 +131,174 @@ async fn bench_devstack() {
     println!("client    GetToken round trips (16 in flight)     {par:>8.0} /s");
 }
 
+/// Azure joins per second the devstack verifies (PKCS#7, JWT, allow rules,
+/// certificate issuance per join), with the devstack pinned to `cpus`.
+async fn bench_azure(cpus: &str) {
+    const JOINS: usize = 200;
+    const CLIENTS: usize = 8;
+    let mut stack = Devstack::start();
+    let pid = stack.pid();
+    let _ = Command::new("taskset").args(["-a", "-p", "-c", cpus]).arg(pid.to_string()).stdout(Stdio::null()).status();
+    let admin = admin(&stack).await;
+    admin
+        .create_bot(Bot {
+            metadata: Some(HeaderMetadata { name: "azure-bench".into(), ..Default::default() }),
+            spec: Some(BotSpec::default()),
+            ..Default::default()
+        })
+        .await
+        .expect("bot");
+    let sub = stack.info["azure"]["subscription_id"].as_str().unwrap_or_default().to_string();
+    let mut t = token("azure-bench", "azure-bench");
+    if let Some(spec) = t.spec.as_mut() {
+        spec.join_method = "azure".into();
+        spec.azure = Some(joinery_teleport::proto::types::ProvisionTokenSpecV2Azure {
+            allow: vec![joinery_teleport::proto::types::provision_token_spec_v2_azure::Rule {
+                subscription: sub,
+                resource_groups: vec!["group1".into()],
+            }],
+        });
+    }
+    admin.upsert_token(t).await.expect("token");
+    let vm = stack.info["azure"]["vms"]
+        .as_array()
+        .and_then(|v| v.iter().find(|v| v["name"] == "vm-1"))
+        .cloned()
+        .unwrap_or_default();
+    let imds_url = vm["imds_endpoint"].as_str().unwrap_or_default().to_string();
+    let aia_host = vm["agent_env"]["JOINERY_AZURE_AIA_ALLOW"].as_str().unwrap_or_default().to_string();
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        let client = anonymous(&stack).await;
+        let imds = joinery_azure::imds::ImdsClient::new(imds_url.clone()).expect("imds");
+        let aia = joinery_azure::aia::AiaFetcher::new().expect("aia").allow_host(aia_host.clone());
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..JOINS / CLIENTS {
+                joinery_azure::join::join_with_azure(
+                    &client,
+                    "azure-bench",
+                    Duration::from_secs(3600),
+                    &imds,
+                    None,
+                    &aia,
+                )
+                .await
+                .unwrap_or_else(|e| panic!("azure join {c}: {e}"));
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("azure task");
+    }
+    let rate = JOINS as f64 / start.elapsed().as_secs_f64();
+    println!("devstack  azure joins verified (cpus {cpus}, {CLIENTS} clients) {rate:>8.0} /s");
+    stack.stop();
+}
+
+/// The agent: one-shot Azure join wall time and peak RSS, binary size, and
+/// idle CPU / RSS of the daemon between renewals.
+fn bench_agent() {
+    let stack = Devstack::start();
+    let agent = binary("joinery-agent");
+    let size = std::fs::metadata(&agent).map(|m| m.len()).unwrap_or(0);
+    let sub = stack.info["azure"]["subscription_id"].as_str().unwrap_or_default();
+    stack.create("kind: bot\nversion: v1\nmetadata: {name: agent-bench}\nspec: {roles: [access]}\n", false);
+    stack.create(
+        &format!(
+            "kind: token\nversion: v2\nmetadata: {{name: agent-bench}}\nspec:\n  roles: [Bot]\n  bot_name: agent-bench\n  join_method: azure\n  azure:\n    allow: [{{subscription: {sub}, resource_groups: [group1]}}]\n"
+        ),
+        false,
+    );
+    let vm = stack.info["azure"]["vms"]
+        .as_array()
+        .and_then(|v| v.iter().find(|v| v["name"] == "vm-1"))
+        .cloned()
+        .unwrap_or_default();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = |oneshot: bool| {
+        format!(
+            "version: v2\nauth_server: {}\nonboarding:\n  join_method: azure\n  token: agent-bench\n  ca_pins: [\"{}\"]\nstorage:\n  type: memory\noutputs:\n  - type: identity\n    destination: {{type: directory, path: {}}}\noneshot: {oneshot}\n",
+            stack.info["teleport"]["addr"].as_str().unwrap_or_default(),
+            stack.info["teleport"]["ca_pin"].as_str().unwrap_or_default(),
+            dir.path().join("out").display()
+        )
+    };
+    let cfg = dir.path().join("tbot.yaml");
+    std::fs::write(&cfg, config(true)).expect("config");
+    let env: Vec<(String, String)> = vm["agent_env"]
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+        .unwrap_or_default();
+    let mut walls = Vec::new();
+    let mut rss = Vec::new();
+    let rss_file = dir.path().join("rss");
+    for _ in 0..15 {
+        let start = Instant::now();
+        let status = Command::new("/usr/bin/time")
+            .args(["-o"])
+            .arg(&rss_file)
+            .args(["-f", "%M"])
+            .arg(&agent)
+            .args(["start", "-c"])
+            .arg(&cfg)
+            .envs(env.clone())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("agent");
+        walls.push(start.elapsed());
+        assert!(status.success(), "agent one-shot failed");
+        rss.push(std::fs::read_to_string(&rss_file).unwrap_or_default().trim().parse::<u64>().unwrap_or(0));
+    }
+    let peak = rss.iter().max().copied().unwrap_or(0);
+    println!(
+        "agent     one-shot azure join, process start to files (median of 15) {:>6.1} ms",
+        median(walls).as_secs_f64() * 1e3
+    );
+    println!("agent     one-shot peak RSS (max of 15)            {:>8.1} MB", peak as f64 / 1024.0);
+    println!("agent     release binary size                       {:>8.1} MB", size as f64 / 1048576.0);
+
+    let daemon_cfg = dir.path().join("daemon.yaml");
+    std::fs::write(&daemon_cfg, config(false)).expect("config");
+    let mut child = Command::new(&agent)
+        .args(["start", "-c"])
+        .arg(&daemon_cfg)
+        .envs(env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("daemon");
+    joinery_e2e::poll("daemon output", Duration::from_secs(30), || {
+        dir.path().join("out/tlscert").exists().then_some(())
+    });
+    let ticks = |pid: u32| -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();
+        fields.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
+            + fields.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
+    };
+    let before = ticks(child.id());
+    let window = Duration::from_secs(10);
+    std::thread::sleep(window);
+    let used = ticks(child.id()) - before;
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    let rss_kb = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    let _ = child.kill();
+    let _ = child.wait();
+    println!(
+        "agent     daemon idle CPU over {}s / RSS              {:>6.2}% / {:.1} MB",
+        window.as_secs(),
+        used as f64 / 100.0 / window.as_secs_f64() * 100.0,
+        rss_kb as f64 / 1024.0
+    );
+}
+
 fn bench_handshake() {
     let provider = binary("terraform-provider-teleport");
     let mut samples = Vec::new();
@@ -244,6 +412,13 @@ fn main() {
     );
     if all || which.iter().any(|w| w == "devstack") {
         runtime.block_on(bench_devstack());
+    }
+    if all || which.iter().any(|w| w == "azure") {
+        runtime.block_on(bench_azure("0"));
+        runtime.block_on(bench_azure("0,1"));
+    }
+    if all || which.iter().any(|w| w == "agent") {
+        bench_agent();
     }
     if all || which.iter().any(|w| w == "provider") {
         bench_handshake();
