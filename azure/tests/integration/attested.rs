@@ -15,13 +15,13 @@ use crate::common::{self, Response};
 const DOCS_NONCE: &str = "1234566766";
 
 fn docs_body() -> Vec<u8> {
-    let b64 = include_str!("../../../../shared/testdata/azure-docs-attested-example.b64");
+    let b64 = include_str!("../data/azure-docs-attested-example.b64");
     let sig: String = b64.split_whitespace().collect();
     serde_json::json!({"encoding": "pkcs7", "signature": sig}).to_string().into_bytes()
 }
 
 fn docs_der() -> Vec<u8> {
-    let b64 = include_str!("../../../../shared/testdata/azure-docs-attested-example.b64");
+    let b64 = include_str!("../data/azure-docs-attested-example.b64");
     let sig: String = b64.split_whitespace().collect();
     base64::engine::general_purpose::STANDARD.decode(sig).unwrap()
 }
