@@ -1,73 +1,64 @@
-//! The VM side of the Azure join, behind one seam.
+//! The VM side of the Azure join.
 //!
-//! [`crate::join`] runs the Azure join protocol and asks an
-//! [`AzureAttestor`] to answer the server's challenge. The attestor here is
-//! built on the `joinery-azure` crate and does what Teleport's client does:
-//! the IMDS attested document for the challenge (as nonce), the issuer chain
-//! of its signer (AIA, which current Teleport servers require), and a
-//! managed-identity token for `https://management.azure.com/` (with the
-//! trailing slash Teleport checks), for the configured user-assigned
-//! identity when `client_id` is set.
+//! The protocol lives in `joinery_azure::join` (shared with the tests and
+//! the benches); this module wires it to the agent's environment: the IMDS
+//! client, the AIA allow-list, the configured user-assigned identity.
+//! `joinery_azure::join` does what Teleport's client does: the attested
+//! document for the challenge (as nonce), the issuer chain of its signer
+//! (AIA, which current Teleport servers require), and a managed-identity
+//! token for `https://management.azure.com/` (with the trailing slash
+//! Teleport checks).
 //!
 //! `JOINERY_IMDS_ENDPOINT` points IMDS elsewhere (the devstack);
 //! `JOINERY_AZURE_AIA_ALLOW` (comma separated) allows more AIA hosts than
 //! Microsoft's, for the same reason.
 
-use std::sync::Arc;
-
 use base64::Engine;
 use joinery_azure::aia::AiaFetcher;
-use joinery_azure::attested::{AttestedDocument, concat_der_certificates};
+use joinery_azure::attested::AttestedDocument;
 use joinery_azure::imds::{ARM_RESOURCE, IdentitySelector, ImdsClient};
 use joinery_azure::jwt::AccessTokenClaims;
+use joinery_teleport::Client;
+use joinery_teleport::join::JoinedCerts;
+use joinery_teleport::keys::KeyPair;
 
-use crate::join::{AzureAttestor, AzureSolution, JoinError};
+use crate::join::JoinError;
 
 /// Extra AIA hosts (comma separated), for emulated Azure PKIs.
 const AIA_ALLOW_ENV: &str = "JOINERY_AZURE_AIA_ALLOW";
 
-/// Answers Azure join challenges from this VM's IMDS.
-struct ImdsAttestor {
-    imds: ImdsClient,
+/// This VM's IMDS client, or why there is none.
+pub fn imds() -> Result<ImdsClient, String> {
+    ImdsClient::from_env().map_err(|e| e.to_string())
 }
 
-impl AzureAttestor for ImdsAttestor {
-    fn solve<'a>(
-        &'a self,
-        challenge: &'a str,
-        client_id: Option<&'a str>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<AzureSolution, JoinError>> + Send + 'a>> {
-        Box::pin(async move {
-            let fail = |e: &dyn std::fmt::Display| JoinError::Attestation(e.to_string());
-            let attested_data = self.imds.attested_document(challenge).await.map_err(|e| fail(&e))?;
-            let doc = AttestedDocument::parse(&attested_data).map_err(|e| fail(&e))?;
-            let leaf = doc.signer_certificate().map_err(|e| fail(&e))?;
-            let mut aia = AiaFetcher::new().map_err(|e| fail(&e))?;
-            if let Ok(hosts) = std::env::var(AIA_ALLOW_ENV) {
-                for h in hosts.split(',').map(str::trim).filter(|h| !h.is_empty()) {
-                    aia = aia.allow_host(h);
-                }
-            }
-            let chain = aia.fetch_intermediates(leaf).await.map_err(|e| fail(&e))?;
-            let selector = client_id.map(|c| IdentitySelector::ClientId(c.to_string()));
-            let token = self.imds.access_token(ARM_RESOURCE, selector.as_ref()).await.map_err(|e| fail(&e))?;
-            Ok(AzureSolution {
-                attested_data,
-                intermediate: concat_der_certificates(&chain),
-                access_token: token.access_token,
-            })
-        })
-    }
-}
-
-/// The attestor this build provides, if any.
-pub fn attestor() -> Option<Arc<dyn AzureAttestor>> {
-    match ImdsClient::from_env() {
-        Ok(imds) => Some(Arc::new(ImdsAttestor { imds })),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot set up the IMDS client: the azure join is unavailable");
-            None
+/// Joins with the Azure method through `joinery_azure::join` (join.v1 first,
+/// the legacy stream on `Unimplemented`), answering the challenge from IMDS.
+pub async fn join(
+    client: &Client,
+    token: &str,
+    client_id: Option<&str>,
+    imds: &ImdsClient,
+    ttl: std::time::Duration,
+) -> Result<(KeyPair, JoinedCerts), JoinError> {
+    use joinery_azure::join::JoinError as AzureJoinError;
+    let mut aia = AiaFetcher::new().map_err(|e| JoinError::Attestation(e.to_string()))?;
+    if let Ok(hosts) = std::env::var(AIA_ALLOW_ENV) {
+        for h in hosts.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+            aia = aia.allow_host(h);
         }
+    }
+    let selector = client_id.map(|c| IdentitySelector::ClientId(c.to_string()));
+    match joinery_azure::join::join_with_azure(client, token, ttl, imds, selector, &aia).await {
+        Ok((key, certs, service)) => {
+            tracing::debug!(?service, "joined");
+            Ok((key, certs))
+        }
+        Err(AzureJoinError::Teleport(e)) => Err(JoinError::Teleport(e)),
+        Err(AzureJoinError::Protocol(m)) => Err(JoinError::Teleport(joinery_teleport::Error::Protocol(m))),
+        Err(AzureJoinError::Imds(e)) => Err(JoinError::Attestation(e.to_string())),
+        Err(AzureJoinError::Document(e)) => Err(JoinError::Attestation(e.to_string())),
+        Err(AzureJoinError::Aia(e)) => Err(JoinError::Attestation(e.to_string())),
     }
 }
 
