@@ -1,11 +1,16 @@
 //! Daemon mode against a real devstack: periodic renewal with atomic file
 //! replacement, SIGHUP reloads, an outage and recovery, clean stops.
 
+// A test binary links every dependency and dev-dependency of its package;
+// unused ones are caught on the library target.
+#![allow(unused_crate_dependencies)]
+
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use common::*;
 
@@ -61,12 +66,12 @@ fn renews_periodically_with_atomic_files_and_stops_cleanly() {
     let cfg = write_config(tmp.path(), "tbot.yaml", &daemon_config(&stack, &token, &dest, "2s", "1m", port));
     let mut agent = spawn_agent(tmp.path(), &cfg);
 
-    wait_for(30, "first output", || {
+    poll("first output", Duration::from_secs(30), || {
         agent.assert_running();
         dest.join("identity").is_file().then_some(())
     });
     assert_eq!(http_get(port, "/healthz").map(|r| r.0), Some(200));
-    wait_for(10, "readyz 200", || (http_get(port, "/readyz")?.0 == 200).then_some(()));
+    poll("readyz 200", Duration::from_secs(10), || (http_get(port, "/readyz")?.0 == 200).then_some(()));
 
     let stop = Arc::new(AtomicBool::new(false));
     let reads = Arc::new(AtomicUsize::new(0));
@@ -76,7 +81,7 @@ fn renews_periodically_with_atomic_files_and_stops_cleanly() {
     // Several renewals, each replacing the certificate.
     let mut seen = std::collections::HashSet::new();
     let start = renewals(port).unwrap_or(0.0);
-    wait_for(40, "4 more renewals with new certificates", || {
+    poll("4 more renewals with new certificates", Duration::from_secs(40), || {
         agent.assert_running();
         if let Ok(c) = std::fs::read_to_string(dest.join("tlscert")) {
             seen.insert(c);
@@ -117,24 +122,24 @@ fn sighup_reloads_config_and_renews_now() {
     // A long interval: only the reload can explain a quick renewal.
     let cfg = write_config(tmp.path(), "tbot.yaml", &daemon_config(&stack, &token, &first, "10m", "1h", port));
     let mut agent = spawn_agent(tmp.path(), &cfg);
-    wait_for(30, "first output", || {
+    poll("first output", Duration::from_secs(30), || {
         agent.assert_running();
         first.join("identity").is_file().then_some(())
     });
-    wait_for(10, "one renewal counted", || (renewals(port)? >= 1.0).then_some(()));
+    poll("one renewal counted", Duration::from_secs(10), || (renewals(port)? >= 1.0).then_some(()));
 
     write_config(tmp.path(), "tbot.yaml", &daemon_config(&stack, &token, &second, "10m", "1h", port));
     signal(agent.pid(), "HUP");
-    wait_for(15, "output at the new path after SIGHUP", || {
+    poll("output at the new path after SIGHUP", Duration::from_secs(15), || {
         agent.assert_running();
         second.join("identity").is_file().then_some(())
     });
-    wait_for(5, "a second renewal", || (renewals(port)? >= 2.0).then_some(()));
+    poll("a second renewal", Duration::from_secs(5), || (renewals(port)? >= 2.0).then_some(()));
 
     // SIGUSR1 renews too; a broken config on reload keeps the old one.
     std::fs::write(&cfg, "version: v2\nnot_a_key: 1\n").unwrap();
     signal(agent.pid(), "USR1");
-    wait_for(15, "a renewal after SIGUSR1", || (renewals(port)? >= 3.0).then_some(()));
+    poll("a renewal after SIGUSR1", Duration::from_secs(15), || (renewals(port)? >= 3.0).then_some(()));
     agent.assert_running();
     assert!(agent.log().contains("not_a_key"), "the reload error is logged:\n{}", agent.log());
     assert!(agent.stop().success());
@@ -152,13 +157,15 @@ fn outage_keeps_credentials_flips_readiness_and_recovers() {
     let port = free_port();
     let cfg = write_config(tmp.path(), "tbot.yaml", &daemon_config(&stack, &token, &dest, "2s", "1m", port));
     let mut agent = spawn_agent(tmp.path(), &cfg);
-    wait_for(30, "ready", || {
+    poll("ready", Duration::from_secs(30), || {
         agent.assert_running();
         (http_get(port, "/readyz")?.0 == 200).then_some(())
     });
 
     stack.stop();
-    wait_for(20, "readyz 503 during the outage", || (http_get(port, "/readyz")?.0 == 503).then_some(()));
+    poll("readyz 503 during the outage", Duration::from_secs(20), || {
+        (http_get(port, "/readyz")?.0 == 503).then_some(())
+    });
     agent.assert_running();
     let during = std::fs::read_to_string(dest.join("tlscert")).unwrap();
     assert!(!pem_certs(&during).is_empty(), "old credentials stay in place");
@@ -168,11 +175,11 @@ fn outage_keeps_credentials_flips_readiness_and_recovers() {
     assert!(http_get(port, "/healthz").unwrap().0 == 200, "still alive");
 
     let stack = Devstack::start_in(&stack_dir, &["--teleport-addr", &teleport_addr]);
-    wait_for(40, "recovery after the devstack restarts", || {
+    poll("recovery after the devstack restarts", Duration::from_secs(40), || {
         agent.assert_running();
         (http_get(port, "/readyz")?.0 == 200).then_some(())
     });
-    let after = wait_for(10, "a new certificate", || {
+    let after = poll("a new certificate", Duration::from_secs(10), || {
         let c = std::fs::read_to_string(dest.join("tlscert")).ok()?;
         (c != during).then_some(c)
     });

@@ -1,5 +1,9 @@
 //! Its own test binary because it changes process-wide proxy variables.
 
+// A test binary links every dependency and dev-dependency of its package;
+// unused ones are caught on the library target.
+#![allow(unused_crate_dependencies)]
+
 #[path = "common/mod.rs"]
 mod common;
 

@@ -49,6 +49,7 @@ pub enum Command {
     },
     /// Manage bots.
     Bots {
+        /// What to do with them.
         #[command(subcommand)]
         command: BotsCommand,
     },

@@ -3,13 +3,14 @@
 //! verifier's rejection corpus, IMDS request checks and faults, ARM (RBAC, identities, role
 //! assignments and definitions, VM identity patches) and persistence.
 
-mod common;
+// A test binary links every dependency and dev-dependency of its package;
+// unused ones are caught on the library target.
+#![allow(unused_crate_dependencies)]
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
-use common::Devstack;
 use joinery_azure::aia::AiaFetcher;
 use joinery_azure::arm::{ArmClient, ArmOptions};
 use joinery_azure::attested::{AttestedData, Plan, TimeStamp, concat_der_certificates};
@@ -28,6 +29,7 @@ use joinery_teleport::proto::types::{
     Metadata, ProvisionTokenSpecV2, ProvisionTokenSpecV2Azure, ProvisionTokenV2, provision_token_spec_v2_azure,
 };
 use joinery_teleport::{Error, keys::KeyPair};
+use joinery_testkit::{Devstack, binary};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -763,7 +765,7 @@ fn malformed_fixture_fails_with_one_line_naming_the_file() {
         "azure:\n  tenant_id: not-a-guid\n  subscriptions: [{id: 0c2a6e58-9b1f-4d3e-a7c4-5e8f1b2d3a90}]\n",
     )
     .unwrap();
-    let out = std::process::Command::new(common::BIN)
+    let out = std::process::Command::new(binary("joinery-devstack"))
         .args(["up", "--dir"])
         .arg(tmp.path().join("stack"))
         .arg("--fixture")
@@ -775,7 +777,7 @@ fn malformed_fixture_fails_with_one_line_naming_the_file() {
     let line = err.lines().find(|l| l.contains("joinery-devstack:")).unwrap();
     assert!(line.contains("bad.yaml") && line.contains("tenant_id"), "{err}");
     std::fs::write(&path, "azure: [1, 2\n").unwrap();
-    let out = std::process::Command::new(common::BIN)
+    let out = std::process::Command::new(binary("joinery-devstack"))
         .args(["up", "--dir"])
         .arg(tmp.path().join("stack"))
         .arg("--fixture")

@@ -1,10 +1,12 @@
 //! The `joinery-devstack` command line: `tctl` and bad input to `up`.
 
-mod common;
+// A test binary links every dependency and dev-dependency of its package;
+// unused ones are caught on the library target.
+#![allow(unused_crate_dependencies)]
 
 use std::process::Command;
 
-use common::{BIN, Devstack};
+use joinery_testkit::{Devstack, binary};
 
 fn stdout(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -97,7 +99,7 @@ fn corrupt_state_is_reported_and_kept() {
     let dir = tmp.path().join("stack");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("state.json"), "{ not json").unwrap();
-    let out = Command::new(BIN).args(["up", "--dir"]).arg(&dir).output().unwrap();
+    let out = Command::new(binary("joinery-devstack")).args(["up", "--dir"]).arg(&dir).output().unwrap();
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(err.contains("state.json"), "{err}");
@@ -110,8 +112,12 @@ fn port_in_use_names_the_flag() {
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = busy.local_addr().unwrap().to_string();
     let tmp = tempfile::tempdir().unwrap();
-    let out =
-        Command::new(BIN).args(["up", "--dir"]).arg(tmp.path()).args(["--teleport-addr", &addr]).output().unwrap();
+    let out = Command::new(binary("joinery-devstack"))
+        .args(["up", "--dir"])
+        .arg(tmp.path())
+        .args(["--teleport-addr", &addr])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("--teleport-addr") && stderr(&out).contains(&addr), "{}", stderr(&out));
 }
@@ -121,7 +127,7 @@ fn malformed_fixture_names_the_file() {
     let tmp = tempfile::tempdir().unwrap();
     let fixture = tmp.path().join("fixture.yaml");
     std::fs::write(&fixture, "cluster_name: [oops\n").unwrap();
-    let out = Command::new(BIN)
+    let out = Command::new(binary("joinery-devstack"))
         .args(["up", "--dir"])
         .arg(tmp.path().join("d"))
         .arg("--fixture")

@@ -1,12 +1,13 @@
 //! The devstack's Teleport API, through the public client: every RPC, its
 //! errors, persistence, and token joins.
 
-mod common;
+// A test binary links every dependency and dev-dependency of its package;
+// unused ones are caught on the library target.
+#![allow(unused_crate_dependencies)]
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use common::Devstack;
 use joinery_teleport::identity::{CertInfo, pem_certs_to_der};
 use joinery_teleport::join::{self, JoinService, JoinedCerts};
 use joinery_teleport::keys::KeyPair;
@@ -18,6 +19,7 @@ use joinery_teleport::proto::types::{
     Metadata, ProvisionTokenSpecV2, ProvisionTokenSpecV2Azure, ProvisionTokenV2, provision_token_spec_v2_azure,
 };
 use joinery_teleport::{Credentials, Error};
+use joinery_testkit::Devstack;
 
 fn token(name: &str, bot: &str) -> ProvisionTokenV2 {
     ProvisionTokenV2 {

@@ -12,8 +12,8 @@ use std::time::Duration;
 use joinery_azure::arm::{ArmClient, ArmError, ArmOptions};
 use joinery_azure::credential::{self, AccessToken, Cloud};
 
-use crate::plugin::cty::Value;
-use crate::plugin::framework::{Attribute, AttributePath, Diagnostics};
+use joinery_tfplugin::cty::Value;
+use joinery_tfplugin::framework::{Attribute, AttributePath, Diagnostics};
 
 /// One setting of the `azure` block.
 struct Setting {

@@ -15,8 +15,8 @@ use std::time::{Duration, SystemTime};
 use joinery_teleport::{Client, ClientConfig, Credentials, Error as TeleportError, RetryPolicy};
 
 use crate::azure::AzureContext;
-use crate::plugin::framework::{AttributePath, Diagnostics};
 use crate::provider::ProviderConfig;
+use joinery_tfplugin::framework::{AttributePath, Diagnostics};
 
 /// Oldest Teleport major version the provider talks to.
 const MIN_SERVER_MAJOR: u64 = 15;

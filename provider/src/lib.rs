@@ -1,12 +1,11 @@
-//! Joinery's Terraform provider for Teleport (`joinery/teleport`).
+//! Joinery's Terraform provider for Teleport (`joinery/teleport`), built on
+//! [`joinery_tfplugin`] (the plugin protocol and the resource framework).
 //!
-//! - [`plugin`]: the Terraform plugin runtime and resource framework;
 //! - [`provider`]: the provider itself (configuration schema);
 //! - [`connect`]: from the configuration to a connected Teleport client;
 //! - [`resources`]: the resources and data sources.
 
 pub mod azure;
 pub mod connect;
-pub mod plugin;
 pub mod provider;
 pub mod resources;

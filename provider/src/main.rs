@@ -1,11 +1,15 @@
 //! `terraform-provider-teleport`: started by Terraform, not by hand (except
-//! with `--debug`; see [`terraform_provider_teleport::plugin::serve`]).
+//! with `--debug`; see [`joinery_tfplugin::serve`]).
+
+// This target links every dependency of its package; unused ones are
+// caught on the library target.
+#![allow(unused_crate_dependencies)]
 
 use std::process::ExitCode;
 
-use terraform_provider_teleport::plugin::{self, ServeOptions};
+use joinery_tfplugin::ServeOptions;
 use terraform_provider_teleport::provider::{PROVIDER_ADDRESS, TeleportProvider};
 
 fn main() -> ExitCode {
-    plugin::serve(TeleportProvider, ServeOptions::new(PROVIDER_ADDRESS))
+    joinery_tfplugin::serve(TeleportProvider, ServeOptions::new(PROVIDER_ADDRESS))
 }

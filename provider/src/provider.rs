@@ -11,13 +11,13 @@ use async_trait::async_trait;
 
 use crate::azure::AzureSettings;
 use crate::connect::{TeleportClient, connect};
-use crate::plugin::cty::Value;
-use crate::plugin::framework::{Attribute, ConfigureRequest, DataSource, Diagnostics, Provider, Resource, Schema};
 use crate::resources::agent_config::AgentConfigDataSource;
 use crate::resources::azure_identity_binding::AzureIdentityBindingResource;
 use crate::resources::azure_vm::AzureVmDataSource;
 use crate::resources::bot::{BotDataSource, BotResource};
 use crate::resources::provision_token::{ProvisionTokenDataSource, ProvisionTokenResource};
+use joinery_tfplugin::cty::Value;
+use joinery_tfplugin::framework::{Attribute, ConfigureRequest, DataSource, Diagnostics, Provider, Resource, Schema};
 
 /// The provider's Terraform source address.
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/joinery/teleport";

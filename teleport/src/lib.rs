@@ -9,6 +9,9 @@
 //! * [`join`]: the client side of joining a cluster with a token.
 //! * [`keys`]: key pairs in every encoding Teleport asks for.
 
+// Unit tests link the dev-dependencies the integration tests use.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 pub mod client;
 pub mod credentials;
 mod error;

@@ -1,9 +1,14 @@
 //! The docs are generated from the provider's own schema and must not go
 //! stale; every example must pass `terraform validate`.
 
+// A test binary links every dependency and dev-dependency of its package;
+// unused ones are caught on the library target.
+#![allow(unused_crate_dependencies)]
+
 use std::process::Command;
 
-use joinery_e2e::{Workspace, terraforms, workspace_root};
+use joinery_testkit::terraform::{Workspace, terraforms};
+use joinery_testkit::workspace_root;
 
 /// Writes `terraform providers schema -json` for the built provider to `out`.
 fn provider_schema(out: &std::path::Path) {

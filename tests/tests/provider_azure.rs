@@ -2,10 +2,15 @@
 //! driven by the real Terraform CLI against the devstack's Azure emulator, checked through
 //! ARM itself.
 
+// A test binary links every dependency and dev-dependency of its package;
+// unused ones are caught on the library target.
+#![allow(unused_crate_dependencies)]
+
 use joinery_azure::arm::{ArmClient, ArmOptions, VirtualMachine};
 use joinery_azure::credential;
 use joinery_azure::imds::{IdentitySelector, ImdsClient};
-use joinery_e2e::{Devstack, Workspace, terraforms};
+use joinery_testkit::Devstack;
+use joinery_testkit::terraform::{Workspace, terraforms};
 use serde_json::Value;
 
 fn rt() -> tokio::runtime::Runtime {

@@ -1,7 +1,12 @@
 //! `teleport_provision_token` and `teleport_bot` driven by the real Terraform
 //! CLI against a real devstack, for every installed Terraform version.
 
-use joinery_e2e::{Devstack, Workspace, terraforms};
+// A test binary links every dependency and dev-dependency of its package;
+// unused ones are caught on the library target.
+#![allow(unused_crate_dependencies)]
+
+use joinery_testkit::Devstack;
+use joinery_testkit::terraform::{Workspace, terraforms};
 
 fn provider_block() -> &'static str {
     "provider \"teleport\" {}\n"

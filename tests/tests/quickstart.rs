@@ -3,9 +3,14 @@
 //! token), and the real agent joins as Azure VM vm-3 with the configuration
 //! Terraform rendered — the same path `make demo` takes.
 
+// A test binary links every dependency and dev-dependency of its package;
+// unused ones are caught on the library target.
+#![allow(unused_crate_dependencies)]
+
 use std::process::Command;
 
-use joinery_e2e::{Devstack, Workspace, binary, terraforms};
+use joinery_testkit::terraform::{Workspace, terraforms};
+use joinery_testkit::{Devstack, binary};
 
 fn vm<'a>(stack: &'a Devstack, name: &str) -> &'a serde_json::Value {
     stack.info["azure"]["vms"].as_array().unwrap().iter().find(|v| v["name"] == name).unwrap()
@@ -40,7 +45,7 @@ fn apply_quickstart(stack: &Devstack, out_dir: &std::path::Path) -> (Workspace, 
         ("TF_VAR_output_dir".to_string(), out_dir.display().to_string()),
     ]);
     let ws = Workspace::new(&label, &tf, env);
-    let main = std::fs::read_to_string(joinery_e2e::workspace_root().join("examples/quickstart/main.tf")).unwrap();
+    let main = std::fs::read_to_string(joinery_testkit::workspace_root().join("examples/quickstart/main.tf")).unwrap();
     // Workspace::write prepends the provider requirements, which main.tf already has.
     std::fs::write(ws.work().join("main.tf"), main).unwrap();
     ws.apply();

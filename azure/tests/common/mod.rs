@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 #[derive(Debug, Clone)]
-pub struct Request {
+pub(crate) struct Request {
     pub method: String,
     /// Path including the query string.
     pub target: String,
@@ -17,54 +17,54 @@ pub struct Request {
 }
 
 impl Request {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k == &name.to_ascii_lowercase()).map(|(_, v)| v.as_str())
     }
-    pub fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         self.target.split('?').next().unwrap_or("")
     }
-    pub fn query(&self) -> &str {
+    pub(crate) fn query(&self) -> &str {
         self.target.split_once('?').map(|(_, q)| q).unwrap_or("")
     }
 }
 
-pub struct Response {
+pub(crate) struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
 impl Response {
-    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
+    pub(crate) fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
         Response { status, headers: vec![], body: body.into() }
     }
-    pub fn json(status: u16, v: serde_json::Value) -> Self {
+    pub(crate) fn json(status: u16, v: serde_json::Value) -> Self {
         let mut r = Self::new(status, v.to_string());
         r.headers.push(("Content-Type".into(), "application/json".into()));
         r
     }
-    pub fn with_header(mut self, k: &str, v: &str) -> Self {
+    pub(crate) fn with_header(mut self, k: &str, v: &str) -> Self {
         self.headers.push((k.into(), v.into()));
         self
     }
 }
 
-pub struct Server {
+pub(crate) struct Server {
     pub base: String,
     pub port: u16,
     pub requests: Arc<Mutex<Vec<Request>>>,
 }
 
 impl Server {
-    pub fn requests(&self) -> Vec<Request> {
+    pub(crate) fn requests(&self) -> Vec<Request> {
         self.requests.lock().unwrap().clone()
     }
-    pub fn count(&self, path: &str) -> usize {
+    pub(crate) fn count(&self, path: &str) -> usize {
         self.requests().iter().filter(|r| r.path() == path).count()
     }
 }
 
-pub async fn spawn<F>(handler: F) -> Server
+pub(crate) async fn spawn<F>(handler: F) -> Server
 where
     F: Fn(&Request, usize) -> Response + Send + Sync + 'static,
 {

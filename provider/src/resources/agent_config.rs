@@ -12,8 +12,8 @@ use serde::Serialize;
 
 use super::convert::{get_elements, get_string, get_strings};
 use crate::connect::TeleportClient;
-use crate::plugin::cty::{Type, Value};
-use crate::plugin::framework::{Attribute, AttributePath, DataSource, Diagnostics, Schema, validators};
+use joinery_tfplugin::cty::{Type, Value};
+use joinery_tfplugin::framework::{Attribute, AttributePath, DataSource, Diagnostics, Schema, validators};
 
 /// The data source type name.
 pub const TYPE_NAME: &str = "teleport_agent_config";

@@ -23,8 +23,8 @@ use sha2::{Digest, Sha256};
 
 use crate::azure::arm_error;
 use crate::connect::TeleportClient;
-use crate::plugin::cty::{Type, Value};
-use crate::plugin::framework::{
+use joinery_tfplugin::cty::{Type, Value};
+use joinery_tfplugin::framework::{
     Attribute, AttributePath, CreateRequest, DeleteRequest, Diagnostics, ModifyPlan, ReadRequest, Resource, Schema,
     UpdateRequest, validators,
 };

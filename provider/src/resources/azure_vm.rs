@@ -8,8 +8,8 @@ use joinery_azure::resource_id::ResourceId;
 
 use crate::azure::arm_error;
 use crate::connect::TeleportClient;
-use crate::plugin::cty::{Type, Value};
-use crate::plugin::framework::{Attribute, AttributePath, DataSource, Diagnostics, Schema};
+use joinery_tfplugin::cty::{Type, Value};
+use joinery_tfplugin::framework::{Attribute, AttributePath, DataSource, Diagnostics, Schema};
 
 /// The data source type name.
 pub const TYPE_NAME: &str = "teleport_azure_vm";

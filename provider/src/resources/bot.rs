@@ -15,8 +15,8 @@ use joinery_teleport::proto::teleport::machineid::v1::{Bot, BotSpec, Trait};
 
 use super::convert::{self, get_map_of_lists, get_string, get_string_map, get_strings};
 use crate::connect::TeleportClient;
-use crate::plugin::cty::{Type, Value};
-use crate::plugin::framework::{
+use joinery_tfplugin::cty::{Type, Value};
+use joinery_tfplugin::framework::{
     Attribute, AttributePath, CreateRequest, DataSource, DeleteRequest, Diagnostics, ReadRequest, Resource, Schema,
     UpdateRequest, validators,
 };

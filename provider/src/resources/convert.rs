@@ -13,7 +13,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::plugin::cty::Value;
+use joinery_tfplugin::cty::Value;
 
 /// Label keys the server manages itself (e.g. `teleport.dev/origin`).
 /// They are kept out of state unless the user wrote them, so they never

@@ -8,7 +8,7 @@ pub mod bot;
 pub mod convert;
 pub mod provision_token;
 
-use crate::plugin::framework::{Attribute, AttributeKind, Schema};
+use joinery_tfplugin::framework::{Attribute, AttributeKind, Schema};
 
 /// Derives a data source schema from a resource schema: every attribute
 /// becomes computed except those on `inputs` (dotted paths such as

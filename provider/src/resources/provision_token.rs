@@ -20,8 +20,8 @@ use joinery_teleport::proto::wrappers::{LabelValues, StringValues};
 
 use super::convert::{self, get_elements, get_map_of_lists, get_string, get_string_map, get_strings};
 use crate::connect::TeleportClient;
-use crate::plugin::cty::{Type, Value};
-use crate::plugin::framework::{
+use joinery_tfplugin::cty::{Type, Value};
+use joinery_tfplugin::framework::{
     Attribute, AttributePath, CreateRequest, DataSource, DeleteRequest, Diagnostics, ReadRequest, Resource, Schema,
     UpdateRequest, validators,
 };

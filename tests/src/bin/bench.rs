@@ -10,17 +10,22 @@
 //!   plan` over 500 tokens + 500 bots against the same count of
 //!   `terraform_data` resources, with the provider's peak RSS.
 
+// This target links every dependency of its package; unused ones are
+// caught on the library target.
+#![allow(unused_crate_dependencies)]
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use joinery_e2e::{Devstack, Workspace, binary, terraforms};
 use joinery_teleport::proto::teleport::header::v1::Metadata as HeaderMetadata;
 use joinery_teleport::proto::teleport::machineid::v1::{Bot, BotSpec};
 use joinery_teleport::proto::types::{Metadata, ProvisionTokenSpecV2, ProvisionTokenV2};
 use joinery_teleport::tls::{ALPN_PROXY_GRPC, API_DOMAIN, TlsSettings, Trust};
 use joinery_teleport::{Client, ClientConfig, Credentials, RetryPolicy, join};
+use joinery_testkit::terraform::{Workspace, terraforms};
+use joinery_testkit::{Devstack, binary};
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -269,7 +274,7 @@ fn bench_agent() {
         .stderr(Stdio::null())
         .spawn()
         .expect("daemon");
-    joinery_e2e::poll("daemon output", Duration::from_secs(30), || {
+    joinery_testkit::poll("daemon output", Duration::from_secs(30), || {
         dir.path().join("out/tlscert").exists().then_some(())
     });
     let ticks = |pid: u32| -> u64 {
@@ -354,7 +359,13 @@ fn bench_terraform() {
     .expect("wrapper");
     let _ = Command::new("chmod").arg("+x").arg(&wrapper).status();
 
-    let ws = Workspace::with_provider_dir(&label, &tf, stack.provider_env(), &wrapper_dir);
+    let ws = Workspace::with_provider(
+        &label,
+        &tf,
+        stack.provider_env(),
+        joinery_testkit::terraform::TELEPORT_SOURCE,
+        &wrapper_dir,
+    );
     ws.write(&format!(
         r#"provider "teleport" {{}}
 resource "teleport_bot" "b" {{

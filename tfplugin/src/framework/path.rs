@@ -55,9 +55,9 @@ impl AttributePath {
         AttributePath { steps }
     }
 
-    pub(crate) fn to_proto(&self) -> crate::plugin::proto::tfplugin6::AttributePath {
-        use crate::plugin::proto::tfplugin6::attribute_path::{Step, step::Selector};
-        crate::plugin::proto::tfplugin6::AttributePath {
+    pub(crate) fn to_proto(&self) -> crate::proto::tfplugin6::AttributePath {
+        use crate::proto::tfplugin6::attribute_path::{Step, step::Selector};
+        crate::proto::tfplugin6::AttributePath {
             steps: self
                 .steps
                 .iter()

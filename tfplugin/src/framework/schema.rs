@@ -3,8 +3,8 @@
 //! A schema is a list of [`Attribute`]s built with small builder calls:
 //!
 //! ```
-//! use terraform_provider_teleport::plugin::framework::{Attribute, Schema};
-//! use terraform_provider_teleport::plugin::cty::Type;
+//! use joinery_tfplugin::framework::{Attribute, Schema};
+//! use joinery_tfplugin::cty::Type;
 //!
 //! let schema = Schema::new()
 //!     .description("A thing.")
@@ -25,8 +25,8 @@ use std::sync::Arc;
 use super::plan_modifiers::{PlanModifier, RequiresReplace, UseStateForUnknown};
 use super::validators::Validator;
 use super::{AttributePath, PathStep};
-use crate::plugin::cty::{Type, Value};
-use crate::plugin::proto::tfplugin6 as pb;
+use crate::cty::{Type, Value};
+use crate::proto::tfplugin6 as pb;
 
 /// How a nested attribute holds its objects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Diagnostics: the errors and warnings Terraform shows the user.
 
 use super::AttributePath;
-use crate::plugin::proto::tfplugin6 as pb;
+use crate::proto::tfplugin6 as pb;
 
 /// How serious a [`Diagnostic`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,8 +115,8 @@ impl From<Diagnostic> for Diagnostics {
     }
 }
 
-impl From<crate::plugin::cty::CtyError> for Diagnostics {
-    fn from(e: crate::plugin::cty::CtyError) -> Diagnostics {
+impl From<crate::cty::CtyError> for Diagnostics {
+    fn from(e: crate::cty::CtyError) -> Diagnostics {
         Diagnostics::error("Invalid value", e.to_string())
     }
 }

@@ -12,9 +12,9 @@ use super::{
     ConfigureRequest, CreateRequest, DataSource, DeleteRequest, Diagnostics, ModifyPlan, Provider, ReadRequest,
     Resource, Schema, UpdateRequest,
 };
-use crate::plugin::cty::{Type, Value, json, msgpack};
-use crate::plugin::proto::tfplugin6 as pb;
-use crate::plugin::proto::tfplugin6::provider_server::Provider as ProviderRpc;
+use crate::cty::{Type, Value, json, msgpack};
+use crate::proto::tfplugin6 as pb;
+use crate::proto::tfplugin6::provider_server::Provider as ProviderRpc;
 
 struct ResourceEntry<C> {
     resource: Arc<dyn Resource<C>>,
@@ -497,7 +497,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugin::framework::{Attribute, AttributePath, validators};
+    use crate::framework::{Attribute, AttributePath, validators};
     use async_trait::async_trait;
 
     struct Thing;

@@ -13,9 +13,9 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use terraform_provider_teleport::plugin::{self, ServeOptions};
-//! use terraform_provider_teleport::plugin::cty::Value;
-//! use terraform_provider_teleport::plugin::framework::*;
+//! use joinery_tfplugin::{self as plugin, ServeOptions};
+//! use joinery_tfplugin::cty::Value;
+//! use joinery_tfplugin::framework::*;
 //!
 //! struct Client; // e.g. an API client
 //!

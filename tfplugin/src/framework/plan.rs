@@ -20,7 +20,7 @@ use super::plan_modifiers::{PlanModifierRequest, PlanModifierResponse};
 use super::schema::{Attribute, Nesting};
 use super::validators::ValidateRequest;
 use super::{AttributePath, Diagnostics, PathStep, Schema};
-use crate::plugin::cty::Value;
+use crate::cty::Value;
 
 /// The framework's part of a plan.
 #[derive(Debug)]
@@ -246,8 +246,8 @@ fn validate_attributes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugin::cty::Type;
-    use crate::plugin::framework::validators;
+    use crate::cty::Type;
+    use crate::framework::validators;
 
     fn schema() -> Schema {
         Schema::new()

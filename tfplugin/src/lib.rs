@@ -13,6 +13,9 @@
 //!
 //! A provider binary's `main` is one call to [`serve`].
 
+// Unit tests link the dev-dependencies the integration tests use.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 pub mod cty;
 pub mod framework;
 pub mod handshake;

@@ -6,7 +6,7 @@
 //! [`super::Resource::validate`].
 
 use super::{AttributePath, Diagnostics};
-use crate::plugin::cty::Value;
+use crate::cty::Value;
 
 /// What a validator gets to look at.
 #[derive(Debug)]
@@ -109,7 +109,7 @@ impl Validator for LengthBetween {
 /// A validator from a closure returning an error message for bad values.
 ///
 /// ```
-/// use terraform_provider_teleport::plugin::framework::validators;
+/// use joinery_tfplugin::framework::validators;
 /// let v = validators::from_fn("must be lowercase", |value| match value.as_str() {
 ///     Some(s) if s.chars().any(char::is_uppercase) => Some(format!("{s:?} is not lowercase")),
 ///     _ => None,

@@ -5,43 +5,23 @@
 //! - Terraform, installed by `./scripts/install-terraform.sh` under
 //!   `.tools/bin/` (`terraform-1.15`, and `terraform-system` when present);
 //!   every installed version is tested;
-//! - the example binary:
-//!   `cargo build -p terraform-provider-teleport --example demo_provider`.
+//! - the example binary: `cargo build -p joinery-tfplugin --example demo_provider`.
+
+// A test binary links every dependency and dev-dependency of its package;
+// unused ones are caught on the library target.
+#![allow(unused_crate_dependencies)]
 
 use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The workspace root (parent of this crate).
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("crate has a parent dir").to_path_buf()
-}
+use joinery_testkit::binary;
+use joinery_testkit::terraform::{Run, Workspace, terraforms};
 
-/// Every installed Terraform to test against, with a label.
-fn terraforms() -> Vec<(String, PathBuf)> {
-    let bin = workspace_root().join(".tools/bin");
-    let found: Vec<_> = ["terraform-1.15", "terraform-system"]
-        .iter()
-        .map(|name| (name.to_string(), bin.join(name)))
-        .filter(|(_, p)| p.exists())
-        .collect();
-    assert!(!found.is_empty(), "no Terraform found in {}; run ./scripts/install-terraform.sh first", bin.display());
-    found
-}
-
-/// The built `demo_provider` example, next to this test's own binary.
+/// The built `demo_provider` example.
 fn demo_provider() -> PathBuf {
-    // target/<profile>/deps/runtime-<hash> → target/<profile>/examples/demo_provider
-    let exe = std::env::current_exe().expect("current exe");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("test binary lives in target/<profile>/deps");
-    let path = profile_dir.join("examples").join(format!("demo_provider{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is missing; build it first: cargo build -p terraform-provider-teleport --example demo_provider",
-        path.display()
-    );
-    path
+    binary("demo_provider")
 }
 
 /// How the provider process should listen.
@@ -53,64 +33,44 @@ struct Variant {
 
 const DEFAULT: Variant = Variant { tls: true, tcp: false };
 
-/// A scratch Terraform working directory with its own CLI config and store.
-struct Workspace {
-    dir: tempfile::TempDir,
-    terraform: PathBuf,
+/// A Terraform workspace for `joinery/demo`, whose things live in a JSON store.
+struct Demo {
+    ws: Workspace,
     variant: Variant,
-    label: String,
+    /// The provider binary (as `terraform-provider-demo`) and the store.
+    files: tempfile::TempDir,
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
+impl std::ops::Deref for Demo {
+    type Target = Workspace;
+    fn deref(&self) -> &Workspace {
+        &self.ws
     }
 }
 
-const PROVIDER_BLOCK: &str = r#"
-terraform {
-  required_providers {
-    demo = { source = "joinery/demo" }
-  }
-}
-provider "demo" {}
-"#;
-
-impl Workspace {
-    fn new(label: &str, terraform: &Path, variant: Variant) -> Workspace {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let plugins = dir.path().join("plugins");
-        std::fs::create_dir_all(&plugins).expect("plugins dir");
-        let target = plugins.join(format!("terraform-provider-demo{}", std::env::consts::EXE_SUFFIX));
+impl Demo {
+    fn new(label: &str, terraform: &std::path::Path, variant: Variant) -> Demo {
+        let files = tempfile::tempdir().expect("tempdir");
+        // dev_overrides wants `terraform-provider-<type>` in a directory.
+        let target = files.path().join(format!("terraform-provider-demo{}", std::env::consts::EXE_SUFFIX));
         std::fs::copy(demo_provider(), &target).expect("copy provider");
-        std::fs::write(
-            dir.path().join("cli.tfrc"),
-            format!(
-                "provider_installation {{\n  dev_overrides {{\n    \"joinery/demo\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
-                plugins.display()
-            ),
-        )
-        .expect("cli config");
-        std::fs::create_dir_all(dir.path().join("work")).expect("work dir");
-        Workspace { dir, terraform: terraform.to_path_buf(), variant, label: label.to_string() }
-    }
-
-    fn work(&self) -> PathBuf {
-        self.dir.path().join("work")
+        let mut env = vec![("DEMO_THING_STORE".to_string(), files.path().join("store.json").display().to_string())];
+        if !variant.tls {
+            env.push(("TF_DISABLE_PLUGIN_TLS".to_string(), "1".to_string()));
+        }
+        if variant.tcp {
+            env.push(("JOINERY_PLUGIN_TCP".to_string(), "1".to_string()));
+        }
+        let ws = Workspace::with_provider(label, terraform, env, "joinery/demo", files.path());
+        Demo { ws, variant, files }
     }
 
     fn store_path(&self) -> PathBuf {
-        self.dir.path().join("store.json")
+        self.files.path().join("store.json")
     }
 
     fn write_config(&self, resources: &str) {
-        std::fs::write(self.work().join("main.tf"), format!("{PROVIDER_BLOCK}\n{resources}")).expect("main.tf");
+        self.ws.write(&format!("provider \"demo\" {{}}\n{resources}"));
     }
 
     fn store(&self) -> serde_json::Value {
@@ -124,46 +84,9 @@ impl Workspace {
         std::fs::write(self.store_path(), serde_json::to_vec_pretty(value).unwrap()).expect("store");
     }
 
-    fn env(&self, cmd: &mut Command) {
-        cmd.env("TF_CLI_CONFIG_FILE", self.dir.path().join("cli.tfrc"))
-            .env("CHECKPOINT_DISABLE", "1")
-            .env("DEMO_THING_STORE", self.store_path())
-            .env_remove("TF_LOG")
-            .env_remove("TF_LOG_PATH")
-            .env_remove("TF_LOG_PROVIDER")
-            .env_remove("TF_REATTACH_PROVIDERS")
-            .env_remove("TF_DISABLE_PLUGIN_TLS")
-            .env_remove("JOINERY_PLUGIN_TCP");
-        if !self.variant.tls {
-            cmd.env("TF_DISABLE_PLUGIN_TLS", "1");
-        }
-        if self.variant.tcp {
-            cmd.env("JOINERY_PLUGIN_TCP", "1");
-        }
-    }
-
-    fn run_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
-        let mut cmd = Command::new(&self.terraform);
-        cmd.args(args).current_dir(self.work()).stdin(Stdio::null());
-        self.env(&mut cmd);
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
-        let out = cmd.output().expect("run terraform");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        self.run_with(args, &[])
-    }
-
     /// Runs and asserts the exit code, returning the output.
     fn expect(&self, args: &[&str], code: i32) -> Run {
-        let r = self.run(args);
+        let r = self.ws.run(args);
         assert_eq!(
             r.code, code,
             "[{} {:?}] terraform {args:?} exited {} (wanted {code})\n--- stdout\n{}\n--- stderr\n{}",
@@ -196,8 +119,10 @@ impl Workspace {
     }
 }
 
+/// Asserts on the raw output: plan lines are aligned with runs of spaces.
 fn assert_contains(run: &Run, needle: &str) {
-    assert!(run.all().contains(needle), "expected {needle:?} in output:\n{}", run.all());
+    let raw = format!("{}\n{}", run.stdout, run.stderr);
+    assert!(raw.contains(needle), "expected {needle:?} in output:\n{raw}");
 }
 
 fn thing(name: &str, tags: &str) -> String {
@@ -215,7 +140,7 @@ resource "demo_thing" "a" {{
 }
 
 /// Create, no-op plan, update, replace, drift, destroy.
-fn lifecycle(ws: &Workspace) {
+fn lifecycle(ws: &Demo) {
     ws.write_config(&thing("alpha", r#""dev", "test""#));
     ws.init();
 
@@ -276,14 +201,14 @@ fn lifecycle(ws: &Workspace) {
 #[test]
 fn lifecycle_over_unix_socket_with_mtls() {
     for (label, tf) in terraforms() {
-        lifecycle(&Workspace::new(&label, &tf, DEFAULT));
+        lifecycle(&Demo::new(&label, &tf, DEFAULT));
     }
 }
 
 #[test]
 fn lifecycle_over_tcp_with_mtls() {
     for (label, tf) in terraforms() {
-        lifecycle(&Workspace::new(&label, &tf, Variant { tls: true, tcp: true }));
+        lifecycle(&Demo::new(&label, &tf, Variant { tls: true, tcp: true }));
     }
 }
 
@@ -291,7 +216,7 @@ fn lifecycle_over_tcp_with_mtls() {
 fn lifecycle_without_tls() {
     for (label, tf) in terraforms() {
         for tcp in [false, true] {
-            lifecycle(&Workspace::new(&label, &tf, Variant { tls: false, tcp }));
+            lifecycle(&Demo::new(&label, &tf, Variant { tls: false, tcp }));
         }
     }
 }
@@ -299,7 +224,7 @@ fn lifecycle_without_tls() {
 #[test]
 fn validate_points_at_the_attribute() {
     for (label, tf) in terraforms() {
-        let ws = Workspace::new(&label, &tf, DEFAULT);
+        let ws = Demo::new(&label, &tf, DEFAULT);
         ws.write_config(
             r#"
 resource "demo_thing" "a" {
@@ -333,7 +258,7 @@ resource "demo_thing" "a" {
 #[test]
 fn import_with_cli_and_import_block() {
     for (label, tf) in terraforms() {
-        let ws = Workspace::new(&label, &tf, DEFAULT);
+        let ws = Demo::new(&label, &tf, DEFAULT);
         ws.write_store(&serde_json::json!({
             "id-beta": {"name": "beta", "revision": 7, "spec": {"tags": {"k": ["v"]}, "secret": "s3cret", "mode": "fast"}},
             "id-gamma": {"name": "gamma", "revision": 1, "spec": null},
@@ -405,10 +330,9 @@ impl Drop for KillOnDrop {
 #[test]
 fn debug_mode_reattach() {
     for (label, tf) in terraforms() {
-        let ws = Workspace::new(&label, &tf, DEFAULT);
-        let mut child = Command::new(demo_provider());
+        let ws = Demo::new(&label, &tf, DEFAULT);
+        let mut child = ws.command(&demo_provider());
         child.arg("--debug").stdout(Stdio::piped()).stderr(Stdio::null()).stdin(Stdio::null());
-        ws.env(&mut child);
         let mut child = KillOnDrop(child.spawn().expect("start provider --debug"));
         let stdout = child.0.stdout.take().expect("piped stdout");
 

@@ -6,7 +6,7 @@
 //! the order terraform-plugin-framework documents.
 
 use super::{AttributePath, Diagnostics};
-use crate::plugin::cty::Value;
+use crate::cty::Value;
 
 /// What a plan modifier gets to look at.
 #[derive(Debug)]

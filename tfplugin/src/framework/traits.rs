@@ -10,7 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{AttributePath, Diagnostics, Schema};
-use crate::plugin::cty::Value;
+use crate::cty::Value;
 
 /// A Terraform provider: its configuration schema, how to turn that
 /// configuration into a client, and what it manages.
@@ -99,7 +99,7 @@ pub trait Resource<C: Send + Sync>: Send + Sync {
 
     /// Upgrades state stored by an older schema version (`version` is lower
     /// than the current one). `raw_json` is the stored attributes object;
-    /// decode it with the old type via [`crate::plugin::cty::json::decode`].
+    /// decode it with the old type via [`crate::cty::json::decode`].
     /// State of the current version is handled by the framework.
     fn upgrade_state(&self, version: i64, _raw_json: &[u8]) -> Result<Value, Diagnostics> {
         Err(Diagnostics::error(

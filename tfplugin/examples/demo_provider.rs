@@ -15,7 +15,11 @@
 //! }
 //! ```
 //!
-//! Build: `cargo build -p terraform-provider-teleport --example demo_provider`.
+//! Build: `cargo build -p joinery-tfplugin --example demo_provider`.
+
+// This target links every dependency of its package; unused ones are
+// caught on the library target.
+#![allow(unused_crate_dependencies)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,13 +27,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::{Value as Json, json};
-use terraform_provider_teleport::plugin::cty::{Type, Value};
-use terraform_provider_teleport::plugin::framework::{
+use joinery_tfplugin::cty::{Type, Value};
+use joinery_tfplugin::framework::{
     Attribute, AttributePath, ConfigureRequest, CreateRequest, DeleteRequest, Diagnostics, Provider, ReadRequest,
     Resource, Schema, UpdateRequest, import_passthrough, validators,
 };
-use terraform_provider_teleport::plugin::{self, ServeOptions};
+use joinery_tfplugin::{self as plugin, ServeOptions};
+use serde_json::{Value as Json, json};
 
 /// The "API client": where objects are stored.
 struct Store {
