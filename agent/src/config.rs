@@ -17,6 +17,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use joinery_util::guid::is_guid;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
@@ -569,7 +570,7 @@ impl RawConfig {
             }
             JoinMethodName::Azure => {
                 let client_id = ob.azure.and_then(|a| a.client_id).map(|c| c.trim().to_string());
-                if let Some(c) = client_id.as_ref().filter(|c| !is_uuid(c)) {
+                if let Some(c) = client_id.as_ref().filter(|c| !is_guid(c)) {
                     return Err(src.invalid(
                         "onboarding.azure.client_id",
                         format!(
@@ -751,13 +752,6 @@ fn read_value_or_file(value: &str) -> Result<String, String> {
         return Err(format!("token file {value} is empty"));
     }
     Ok(content.to_string())
-}
-
-/// A canonical 8-4-4-4-12 hex UUID.
-fn is_uuid(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() == 5
-        && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Reads, overrides and validates a configuration.

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+use joinery_util::guid::is_guid;
 use serde::Deserialize;
 
 /// Public ARM endpoint.
@@ -426,12 +427,6 @@ fn encode_query(v: &str) -> String {
             }
         })
         .collect()
-}
-
-fn is_guid(v: &str) -> bool {
-    let parts: Vec<&str> = v.split('-').collect();
-    parts.len() == 5
-        && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.bytes().all(|c| c.is_ascii_hexdigit()))
 }
 
 impl ArmClient {

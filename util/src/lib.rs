@@ -4,6 +4,8 @@
 //!   secret never lands with loose permissions.
 //! * [`duration`]: Go's `time.Duration` text form, because Teleport, tbot and
 //!   the official Terraform provider all speak it (`"1h"`, `"5m0s"`).
+//! * [`guid`]: the GUID form Azure writes ids in.
 
 pub mod duration;
 pub mod fs;
+pub mod guid;

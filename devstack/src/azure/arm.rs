@@ -24,10 +24,10 @@ use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::Emulator;
-use super::fixture::is_guid;
 use super::http::{Req, Resp, json};
 use super::rbac::{self, Permission};
 use super::state::{ArmState, Identity, RoleAssignment, RoleDefinition, Vm, now_rfc3339};
+use joinery_util::guid::is_guid;
 
 /// VMs per list page (small, so clients must follow `nextLink`).
 const PAGE_SIZE: usize = 2;

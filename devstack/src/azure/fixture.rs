@@ -25,6 +25,7 @@
 //!     - {name: joinery-provider, client_id: ..., client_secret: ..., principal_id: ...}
 //! ```
 
+use joinery_util::guid::is_guid;
 use serde::{Deserialize, Serialize};
 
 /// The `azure:` section of a fixture.
@@ -235,13 +236,6 @@ impl Default for AzureFixture {
 const VM1_ID: &str = "6c1e9a3f-0001-4b7d-8e2f-5a4c3b2d1e01";
 const VM2_ID: &str = "6c1e9a3f-0002-4b7d-8e2f-5a4c3b2d1e02";
 const PROVIDER_PRINCIPAL: &str = "c3d5e7f9-4a6b-4c8d-9e0f-1a2b3c4d5e80";
-
-/// Whether `s` looks like a GUID (8-4-4-4-12 hex).
-pub fn is_guid(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() == 5
-        && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
-}
 
 fn valid_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 90 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.()".contains(&b))

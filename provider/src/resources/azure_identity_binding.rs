@@ -209,7 +209,7 @@ pub fn schema() -> Schema {
 fn role_guid(id: &str) -> Option<String> {
     let (prefix, guid) = id.trim_end_matches('/').rsplit_once('/')?;
     (prefix.to_ascii_lowercase().ends_with("/providers/microsoft.authorization/roledefinitions")
-        && crate::resources::provision_token::is_guid(guid))
+        && joinery_util::guid::is_guid(guid))
     .then(|| guid.to_ascii_lowercase())
 }
 
@@ -1003,7 +1003,7 @@ mod tests {
     fn stable_guids_and_role_ids() {
         let a = stable_guid(&["x", "Y"]);
         assert_eq!(a, stable_guid(&["X", "y"]));
-        assert!(crate::resources::provision_token::is_guid(&a));
+        assert!(joinery_util::guid::is_guid(&a));
         assert_eq!(
             role_guid(&format!(
                 "/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{READER_ROLE_GUID}"

@@ -25,6 +25,7 @@ use joinery_tfplugin::framework::{
     Attribute, AttributePath, CreateRequest, DataSource, DeleteRequest, Diagnostics, ReadRequest, Resource, Schema,
     UpdateRequest, validators,
 };
+use joinery_util::guid::is_guid;
 
 /// The resource type name.
 pub const TYPE_NAME: &str = "teleport_provision_token";
@@ -226,13 +227,6 @@ fn check_expires(v: &str) -> Result<(), String> {
         return Err(format!("{v:?} is in the past: the token would expire before it is created. Set a future time."));
     }
     Ok(())
-}
-
-/// Whether `v` is a GUID (8-4-4-4-12 hex digits).
-pub fn is_guid(v: &str) -> bool {
-    let parts: Vec<&str> = v.split('-').collect();
-    parts.len() == 5
-        && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// Cross-attribute checks, each reported on the attribute at fault.
