@@ -16,8 +16,10 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{self, Config, Destination, JoinMethod, JoinMethodName, Overrides, Server};
-use crate::{azure, diag, renew};
+use joinery_tbot_config::{Config, Destination, JoinMethodName, Server};
+
+use crate::config::{self, Overrides};
+use crate::{diag, join, outputs, renew};
 
 /// Exit code for an invalid configuration.
 const EXIT_CONFIG: u8 = 1;
@@ -99,7 +101,7 @@ struct StartArgs {
     token: Option<String>,
     /// Join method.
     #[arg(long, value_enum)]
-    join_method: Option<JoinMethodArg>,
+    join_method: Option<JoinMethodName>,
     /// CA pin (sha256:...), repeatable.
     #[arg(long = "ca-pin")]
     ca_pins: Vec<String>,
@@ -126,22 +128,13 @@ struct StartArgs {
     retry_limit: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum JoinMethodArg {
-    Token,
-    Azure,
-}
-
 impl StartArgs {
     fn overrides(&self, cli: &Cli) -> Overrides {
         Overrides {
             auth_server: self.auth_server.clone().filter(|s| !s.is_empty()),
             proxy_server: self.proxy_server.clone().filter(|s| !s.is_empty()),
             token: self.token.clone().filter(|s| !s.is_empty()),
-            join_method: self.join_method.map(|m| match m {
-                JoinMethodArg::Token => JoinMethodName::Token,
-                JoinMethodArg::Azure => JoinMethodName::Azure,
-            }),
+            join_method: self.join_method,
             ca_pins: self.ca_pins.clone(),
             data_dir: self.data_dir.clone(),
             destination_dir: self.destination_dir.clone(),
@@ -222,7 +215,7 @@ async fn start(cli: &Cli, args: &StartArgs) -> ExitCode {
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         server = cfg.server.addr(),
-        join_method = cfg.onboarding.method.name(),
+        join_method = %cfg.onboarding.method.name(),
         oneshot = cfg.oneshot,
         outputs = cfg.outputs.len(),
         "joinery-agent starting"
@@ -303,19 +296,10 @@ async fn check(cli: &Cli, args: &StartArgs) -> ExitCode {
         println!("outputs: none");
     }
     for o in &cfg.outputs {
-        let roles = if o.roles.is_empty() { "all impersonable roles".to_string() } else { o.roles.join(",") };
-        println!("output: identity -> {} (roles: {roles})", o.describe());
+        println!("output: {}", outputs::of(o).summary());
     }
-    if let JoinMethod::Azure { client_id } = &cfg.onboarding.method {
-        println!("azure.client_id: {}", client_id.as_deref().unwrap_or("(system-assigned identity)"));
-        match azure::describe_vm(client_id.as_deref()).await {
-            Ok(lines) => {
-                for (k, v) in lines {
-                    println!("azure.{k}: {v}");
-                }
-            }
-            Err(e) => println!("azure: not available: {e}"),
-        }
+    for line in join::from_config(&cfg).describe().await {
+        println!("{line}");
     }
     ExitCode::SUCCESS
 }

@@ -17,11 +17,12 @@
 
 use std::time::Duration;
 
+use joinery_tbot_config::{Config, Server};
 use joinery_teleport::identity::{ca_pin, pem_certs_to_der};
 use joinery_teleport::tls::{ALPN_AUTH_PREFIX, ALPN_PROXY_GRPC, API_DOMAIN, TlsSettings, Trust};
 use joinery_teleport::{Client, ClientConfig, Credentials, Identity, RetryPolicy};
 
-use crate::config::{Config, Server};
+use crate::renew::teleport_reason;
 
 /// How long one dial (TCP + TLS) may take.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -48,6 +49,17 @@ pub enum ConnectError {
         /// The CA's actual pin.
         got: String,
     },
+}
+
+impl ConnectError {
+    /// A short label for metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ConnectError::Teleport(e) => teleport_reason(e),
+            ConnectError::CaFile { .. } => "ca_file",
+            ConnectError::PinMismatch { .. } => "ca_pin_mismatch",
+        }
+    }
 }
 
 /// Retries for one attempt: a few quick tries, then let the renewal loop back off.

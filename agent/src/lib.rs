@@ -4,12 +4,11 @@
 // Unit tests link the dev-dependencies the integration tests use.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
-pub mod azure;
 pub mod cli;
 pub mod config;
 pub mod connect;
 pub mod diag;
 pub mod join;
-pub mod output;
+pub mod outputs;
 pub mod renew;
 pub mod storage;

@@ -19,16 +19,17 @@
 //! atomically, so there is never a half-written output).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use joinery_tbot_config::Config;
 use joinery_teleport::Identity;
 use tokio::sync::mpsc;
 
-use crate::config::{Config, ConfigError};
+use crate::config::LoadError;
 use crate::connect::{self, ConnectError};
 use crate::diag::Status;
-use crate::join::{self, JoinError, Joiner};
-use crate::output::{self, OutputError};
+use crate::join::{self, Join, JoinError};
+use crate::outputs::{self, OutputError};
 use crate::storage::Storage;
 
 /// Longest one attempt may take before it counts as failed.
@@ -59,35 +60,33 @@ pub enum RenewError {
 }
 
 impl RenewError {
-    /// A short label for metrics.
+    /// A short label for metrics (`joinery_agent_renewal_failures_total{reason}`).
     pub fn reason(&self) -> &'static str {
-        use joinery_teleport::Error as E;
-        let teleport = match self {
-            RenewError::Connect(ConnectError::Teleport(e)) => e,
-            RenewError::Join(JoinError::Teleport(e)) => e,
-            RenewError::Output(OutputError::Issue { source, .. }) => source,
-            RenewError::Connect(ConnectError::PinMismatch { .. }) => return "ca_pin_mismatch",
-            RenewError::Connect(ConnectError::CaFile { .. }) => return "ca_file",
-            RenewError::Join(JoinError::Unavailable(_)) => return "join_method_unavailable",
-            RenewError::Join(JoinError::Attestation(_)) => return "attestation",
-            RenewError::Join(JoinError::BadCertificate(_)) => return "bad_certificate",
-            RenewError::Output(OutputError::Write(_)) => return "output_write",
-            RenewError::Storage(_) => return "storage_write",
-            RenewError::Timeout(_) => return "timeout",
-        };
-        match teleport {
-            E::Connect { .. } => "connect",
-            E::UntrustedServer { .. } => "untrusted_server",
-            E::AccessDenied(_) => "access_denied",
-            E::Unavailable(_) => "unavailable",
-            E::Expired { .. } => "expired",
-            E::NotFound(_) => "not_found",
-            E::BadParameter(_) => "bad_parameter",
-            E::NotImplemented(_) => "not_implemented",
-            E::Credentials(_) => "credentials",
-            E::Protocol(_) => "protocol",
-            E::AlreadyExists(_) | E::Other { .. } => "other",
+        match self {
+            RenewError::Connect(e) => e.reason(),
+            RenewError::Join(e) => e.reason(),
+            RenewError::Output(e) => e.reason(),
+            RenewError::Storage(_) => "storage_write",
+            RenewError::Timeout(_) => "timeout",
         }
+    }
+}
+
+/// The metric label of a Teleport failure, wherever in an attempt it happened.
+pub(crate) fn teleport_reason(e: &joinery_teleport::Error) -> &'static str {
+    use joinery_teleport::Error as E;
+    match e {
+        E::Connect { .. } => "connect",
+        E::UntrustedServer { .. } => "untrusted_server",
+        E::AccessDenied(_) => "access_denied",
+        E::Unavailable(_) => "unavailable",
+        E::Expired { .. } => "expired",
+        E::NotFound(_) => "not_found",
+        E::BadParameter(_) => "bad_parameter",
+        E::NotImplemented(_) => "not_implemented",
+        E::Credentials(_) => "credentials",
+        E::Protocol(_) => "protocol",
+        E::AlreadyExists(_) | E::Other { .. } => "other",
     }
 }
 
@@ -150,12 +149,12 @@ pub fn signals() -> Result<mpsc::Receiver<Event>, AgentError> {
 }
 
 /// Re-reads the configuration on reload.
-pub type Reloader = Box<dyn Fn() -> Result<Config, ConfigError> + Send>;
+pub type Reloader = Box<dyn Fn() -> Result<Config, LoadError> + Send>;
 
 /// The agent's state.
 pub struct Agent {
     cfg: Config,
-    joiner: Joiner,
+    joiner: Box<dyn Join>,
     storage: Storage,
     status: Arc<Status>,
     bot: Option<Identity>,
@@ -169,12 +168,12 @@ impl Agent {
         if bot.is_some() {
             tracing::info!("found a valid stored bot identity: renewing it instead of joining");
         }
-        Agent { joiner: Joiner::from_config(&cfg), cfg, storage, status, bot }
+        Agent { joiner: join::from_config(&cfg), cfg, storage, status, bot }
     }
 
     /// Whether the agent has no unexpired bot identity.
     fn credentials_expired(&self) -> bool {
-        self.bot.as_ref().is_none_or(|b| output::remaining(b).is_zero())
+        self.bot.as_ref().is_none_or(|b| remaining(b).is_zero())
     }
 
     /// One attempt: bot identity, storage, outputs.
@@ -182,23 +181,23 @@ impl Agent {
         self.joiner.check_available()?;
         let cfg = &self.cfg;
         let ttl = cfg.credential_ttl;
-        let current = self.bot.clone().filter(|b| !output::remaining(b).is_zero());
+        let current = self.bot.clone().filter(|b| !remaining(b).is_zero());
         let bot = match current {
             Some(old) => {
                 let client = connect::auth_client(cfg, &old).await?;
                 let renewable = old.tls_info().map(|i| i.renewable).unwrap_or(false);
-                if renewable { join::renew(&client, &old, ttl).await? } else { self.joiner.join(&client, ttl).await? }
+                if renewable { join::renew(&client, &old, ttl).await? } else { self.join(&client).await? }
             }
             None => {
                 let client = connect::join_client(cfg).await?;
-                self.joiner.join(&client, ttl).await?
+                self.join(&client).await?
             }
         };
         self.storage.save(&bot, &cfg.onboarding.token)?;
         self.bot = Some(bot.clone());
         let info = bot.tls_info().map_err(|e| JoinError::BadCertificate(e.to_string()))?;
         tracing::info!(
-            method = self.joiner.method(),
+            method = %self.joiner.method(),
             user = %info.username,
             generation = info.generation.unwrap_or(0),
             renewable = info.renewable,
@@ -206,9 +205,13 @@ impl Agent {
             "bot identity ready"
         );
         let client = connect::auth_client(cfg, &bot).await?;
-        output::write_all(cfg, &client, &bot).await?;
+        outputs::write_all(cfg, &client, &bot).await?;
         self.status.succeeded(info.not_after);
         Ok(())
+    }
+
+    async fn join(&self, client: &joinery_teleport::Client) -> Result<Identity, JoinError> {
+        join::join(&*self.joiner, &self.cfg.onboarding.token, client, self.cfg.credential_ttl).await
     }
 
     async fn attempt_with_timeout(&mut self) -> Result<(), RenewError> {
@@ -228,7 +231,7 @@ impl Agent {
             tracing::warn!("a new diag_addr takes effect only after a restart");
         }
         self.storage = Storage::new(&cfg.storage);
-        self.joiner = Joiner::from_config(&cfg);
+        self.joiner = join::from_config(&cfg);
         self.cfg = cfg;
     }
 
@@ -304,6 +307,11 @@ impl Agent {
             }
         }
     }
+}
+
+/// How long until `identity` expires (zero if it has).
+fn remaining(identity: &Identity) -> Duration {
+    identity.tls_info().ok().and_then(|i| i.not_after.duration_since(SystemTime::now()).ok()).unwrap_or(Duration::ZERO)
 }
 
 /// The renewal interval minus up to 10%.

@@ -15,7 +15,7 @@ use joinery_teleport::Identity;
 use joinery_util::fs::{SECRET_FILE_MODE, ensure_private_dir, write_atomic};
 use sha2::Digest;
 
-use crate::config::{Destination, Token};
+use joinery_tbot_config::{Destination, Token};
 
 /// Name of the bot identity file in a storage directory.
 const IDENTITY_FILE: &str = "identity";

@@ -10,18 +10,7 @@ mod common;
 use common::*;
 
 /// The seed guide's step 3 `tbot.yaml`, exactly as written (note `azure :`).
-const SEED: &str = "version: v2
-proxy_server: example.teleport.sh:443
-onboarding:
-  join_method: azure
-  token: example-bot
-  azure :
-    client_id: 22222222-2222-2222-2222-222222222222
-storage:
-  type: memory
-# outputs will be filled in during the completion of an access guide.
-outputs: []
-";
+const SEED: &str = include_str!("../../tbot-config/testdata/seed.yaml");
 
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

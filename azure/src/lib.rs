@@ -8,8 +8,8 @@
 //!
 //! * the **VM agent** (client side): [`imds::ImdsClient`] to fetch the document and token from
 //!   the Instance Metadata Service, and [`aia::AiaFetcher`] to collect the intermediate
-//!   certificates a current Teleport server insists on receiving, and [`join`] to run the
-//!   whole join against Teleport (`teleport.join.v1`, falling back to the legacy stream);
+//!   certificates a current Teleport server insists on receiving (the join itself, against
+//!   Teleport, is the agent's: `joinery_agent::join::azure`);
 //! * the **verifier** (what Teleport's Auth server does, reproduced by `joinery-devstack`):
 //!   [`attested::AttestedVerifier`] for the document, [`jwt::AccessTokenVerifier`] for the
 //!   token, [`resource_id::ResourceId`] for the `xms_mirid`/`xms_az_rid` fast path and
@@ -25,7 +25,6 @@ pub mod arm;
 pub mod attested;
 pub mod credential;
 pub mod imds;
-pub mod join;
 pub mod jwt;
 pub mod resource_id;
 pub mod sign;

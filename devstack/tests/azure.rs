@@ -1,5 +1,5 @@
 //! The Azure emulator and the Azure join, end to end against a real devstack process: the
-//! client library (`joinery_azure::join`) joining through both join services, the
+//! client library (`joinery_agent::join::azure`) joining through both join services, the
 //! verifier's rejection corpus, IMDS request checks and faults, ARM (RBAC, identities, role
 //! assignments and definitions, VM identity patches) and persistence.
 
@@ -11,11 +11,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
+use joinery_agent::join::azure::{JoinError, join_with_azure, join_with_azure_legacy, join_with_azure_v1};
 use joinery_azure::aia::AiaFetcher;
 use joinery_azure::arm::{ArmClient, ArmOptions};
 use joinery_azure::attested::{AttestedData, Plan, TimeStamp, concat_der_certificates};
 use joinery_azure::imds::{ARM_RESOURCE, IdentitySelector, ImdsClient, RetryPolicy};
-use joinery_azure::join::{JoinError, join_with_azure, join_with_azure_legacy, join_with_azure_v1};
 use joinery_azure::sign::{
     AttestedSigner, EmulatorPki, EmulatorPkiConfig, ManagedIdentityTokenSpec, TokenIssuer, generate_rsa_key_pkcs8,
     managed_identity_claims,

@@ -25,13 +25,19 @@ use crate::error::{ConfigError, Source};
 
 /// The join methods this agent knows, by tbot's names. Other tbot methods
 /// are rejected by name.
+///
+/// With the `clap` feature it is a `clap::ValueEnum` taking the same names;
+/// `help = None` on each variant keeps these docs out of `--help`, which
+/// lists the names only, as tbot's does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum), value(rename_all = "snake_case"))]
 pub enum JoinMethodName {
     /// A shared secret (a provision token), single use.
+    #[cfg_attr(feature = "clap", value(help = None::<&str>))]
     Token,
     /// Azure delegated join with the VM's managed identity.
+    #[cfg_attr(feature = "clap", value(help = None::<&str>))]
     Azure,
 }
 
@@ -40,7 +46,7 @@ impl JoinMethodName {
     pub const ALL: [JoinMethodName; 2] = [JoinMethodName::Token, JoinMethodName::Azure];
 
     /// The name as written in YAML (`token`, `azure`).
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             JoinMethodName::Token => "token",
             JoinMethodName::Azure => "azure",

@@ -180,7 +180,7 @@ async fn bench_azure(cpus: &str) {
         let aia = joinery_azure::aia::AiaFetcher::new().expect("aia").allow_host(aia_host.clone());
         tasks.push(tokio::spawn(async move {
             for _ in 0..JOINS / CLIENTS {
-                joinery_azure::join::join_with_azure(
+                joinery_agent::join::azure::join_with_azure(
                     &client,
                     "azure-bench",
                     Duration::from_secs(3600),

@@ -1,7 +1,8 @@
-//! The client side of Teleport's `azure` join: what `tbot` does on an Azure VM, for the
-//! Joinery agent.
+//! `join_method: azure`: the VM proves who it is with what only Azure can
+//! produce, answered from the Instance Metadata Service (IMDS).
 //!
-//! A current Teleport (18+) speaks `teleport.join.v1.JoinService/Join`:
+//! The protocol is what Teleport's client does. A current Teleport (18+)
+//! speaks `teleport.join.v1.JoinService/Join`:
 //!
 //! 1. `ClientInit{join_method: "azure", token_name, system_role: "Bot"}` → `ServerInit`;
 //! 2. the key pair is generated only now (the server names the key suite), then
@@ -16,10 +17,26 @@
 //! An older server answers `Unimplemented`; the client then uses the legacy
 //! `proto.JoinService/RegisterUsingAzureMethod` stream, where **the server speaks first** with
 //! the challenge and the server fetches intermediates itself. Server rejections keep the
-//! server's reason ([`JoinError::Teleport`]).
+//! server's reason ([`JoinError::Teleport`]); when the VM cannot produce its proof, the client
+//! tells the server why (`GivingUp`) before it reports the local failure.
+//!
+//! [`join_with_azure`] and its two halves are public for the devstack's tests and the benches;
+//! [`AzureJoin`] wires them to the VM: its IMDS client, the AIA allow-list, the configured
+//! user-assigned identity. `JOINERY_IMDS_ENDPOINT` points IMDS elsewhere (the devstack);
+//! `JOINERY_AZURE_AIA_ALLOW` (comma separated) allows more AIA hosts than Microsoft's, for the
+//! same reason.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use async_trait::async_trait;
+use base64::Engine;
+use joinery_azure::aia::{AiaError, AiaFetcher};
+use joinery_azure::attested::{AttestedDocument, AttestedError, concat_der_certificates};
+use joinery_azure::imds::{ARM_RESOURCE, IdentitySelector, ImdsClient, ImdsError};
+use joinery_azure::jwt::AccessTokenClaims;
+use joinery_tbot_config::onboarding::azure::AzureOnboarding;
+use joinery_tbot_config::{JoinMethodName, Token};
 use joinery_teleport::join::{BOT_ROLE, JoinService, JoinStream, JoinedCerts, bot_params, legacy_bot_request};
 use joinery_teleport::keys::KeyPair;
 use joinery_teleport::proto::legacy::{RegisterUsingAzureMethodRequest, RegisterUsingAzureMethodResponse};
@@ -28,12 +45,11 @@ use joinery_teleport::{Client, Error as TeleportError};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::aia::{AiaError, AiaFetcher};
-use crate::attested::{AttestedDocument, AttestedError, concat_der_certificates};
-use crate::imds::{ARM_RESOURCE, IdentitySelector, ImdsClient, ImdsError};
+use super::Join;
+use crate::renew::teleport_reason;
 
-/// The join method name.
-pub const AZURE_JOIN_METHOD: &str = "azure";
+/// The method's name on the wire.
+const AZURE_JOIN_METHOD: &str = JoinMethodName::Azure.as_str();
 
 /// Why an Azure join failed.
 #[derive(Debug, thiserror::Error)]
@@ -206,4 +222,133 @@ pub async fn join_with_azure_legacy(
         .ok_or_else(|| JoinError::Protocol("the server closed the stream without certificates".into()))?;
     let certs = second.certs.ok_or_else(|| JoinError::Protocol("the response carries no certificates".into()))?;
     Ok((key, JoinedCerts::from_legacy(certs)?))
+}
+
+/// Extra AIA hosts (comma separated), for emulated Azure PKIs.
+const AIA_ALLOW_ENV: &str = "JOINERY_AZURE_AIA_ALLOW";
+
+/// The `azure` method on this VM.
+pub struct AzureJoin {
+    token: Token,
+    client_id: Option<String>,
+    /// This VM's IMDS client, or why it could not be set up.
+    imds: Result<Arc<ImdsClient>, String>,
+}
+
+impl AzureJoin {
+    /// Joins with the token (rule) named `token`, as the identity `block` selects.
+    pub fn new(token: Token, block: &AzureOnboarding) -> Self {
+        let imds = ImdsClient::from_env().map(Arc::new).map_err(|e| e.to_string());
+        AzureJoin { token, client_id: block.client_id.clone(), imds }
+    }
+
+    fn imds(&self) -> Result<&ImdsClient, super::JoinError> {
+        self.imds
+            .as_deref()
+            .map_err(|e| super::JoinError::Unavailable { method: JoinMethodName::Azure, reason: format!("IMDS: {e}") })
+    }
+}
+
+#[async_trait]
+impl Join for AzureJoin {
+    fn method(&self) -> JoinMethodName {
+        JoinMethodName::Azure
+    }
+
+    fn check_available(&self) -> Result<(), super::JoinError> {
+        self.imds().map(|_| ())
+    }
+
+    async fn join(&self, client: &Client, ttl: Duration) -> Result<(KeyPair, JoinedCerts), super::JoinError> {
+        let imds = self.imds()?;
+        let mut aia = AiaFetcher::new().map_err(JoinError::Aia)?;
+        if let Ok(hosts) = std::env::var(AIA_ALLOW_ENV) {
+            for h in hosts.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+                aia = aia.allow_host(h);
+            }
+        }
+        let selector = self.client_id.as_ref().map(|c| IdentitySelector::ClientId(c.clone()));
+        let (key, certs, service) = join_with_azure(client, self.token.value(), ttl, imds, selector, &aia).await?;
+        tracing::debug!(?service, "joined");
+        Ok((key, certs))
+    }
+
+    async fn describe(&self) -> Vec<String> {
+        let client_id = self.client_id.as_deref();
+        let mut lines = vec![format!("azure.client_id: {}", client_id.unwrap_or("(system-assigned identity)"))];
+        match describe_vm(client_id).await {
+            Ok(facts) => lines.extend(facts.into_iter().map(|(k, v)| format!("azure.{k}: {v}"))),
+            Err(e) => lines.push(format!("azure: not available: {e}")),
+        }
+        lines
+    }
+}
+
+/// How the agent reports a failed Azure join: the server's reason as is, a
+/// broken exchange as a Teleport protocol error, and the VM's own failures
+/// as an attestation problem.
+pub(super) fn message(e: &JoinError) -> String {
+    match e {
+        JoinError::Teleport(e) => e.to_string(),
+        JoinError::Protocol(m) => TeleportError::Protocol(m.clone()).to_string(),
+        JoinError::Imds(e) => attestation(e),
+        JoinError::Document(e) => attestation(e),
+        JoinError::Aia(e) => attestation(e),
+    }
+}
+
+fn attestation(e: &dyn std::fmt::Display) -> String {
+    format!("cannot get the VM's Azure attestation: {e}")
+}
+
+/// The metric label of a failed Azure join.
+pub(super) fn reason(e: &JoinError) -> &'static str {
+    match e {
+        JoinError::Teleport(e) => teleport_reason(e),
+        JoinError::Protocol(_) => "protocol",
+        JoinError::Imds(_) | JoinError::Document(_) | JoinError::Aia(_) => "attestation",
+    }
+}
+
+/// What `check` prints about the VM: subscription, resource group, vmId and
+/// the managed identity, from IMDS (an attested document and a token whose
+/// claims are read, not verified: this is a diagnostic).
+async fn describe_vm(client_id: Option<&str>) -> Result<Vec<(String, String)>, String> {
+    let imds =
+        ImdsClient::from_env().map_err(|e| e.to_string())?.with_retry_policy(joinery_azure::imds::RetryPolicy::none());
+    let mut out = vec![("imds".to_string(), imds.base_url().to_string())];
+    let body = imds.attested_document("joineryagentcheck").await.map_err(|e| e.to_string())?;
+    let doc = AttestedDocument::parse(&body).map_err(|e| format!("attested document: {e}"))?;
+    let data = doc.data();
+    out.push(("subscription".into(), data.subscription_id.clone().unwrap_or_else(|| "(not in document)".into())));
+    out.push(("vm_id".into(), data.vm_id.clone()));
+    let selector = client_id.map(|c| IdentitySelector::ClientId(c.to_string()));
+    match imds.access_token(ARM_RESOURCE, selector.as_ref()).await {
+        Ok(token) => match claims(&token.access_token) {
+            Some(c) => {
+                let vm = c.vm_resource_id();
+                out.push((
+                    "resource_group".into(),
+                    vm.as_ref().and_then(|r| r.resource_group.clone()).unwrap_or_else(|| "(unknown)".into()),
+                ));
+                if let Some(name) = vm.as_ref().and_then(|r| r.name().map(str::to_string)) {
+                    out.push(("vm_name".into(), name));
+                }
+                out.push(("identity".into(), c.xms_mirid.clone().unwrap_or_else(|| "(unknown)".into())));
+                out.push(("identity.principal_id".into(), c.oid.clone().unwrap_or_default()));
+                out.push(("identity.client_id".into(), c.appid.clone().unwrap_or_default()));
+                out.push(("tenant".into(), c.tid.clone()));
+            }
+            None => out.push(("identity".into(), "(token claims unreadable)".into())),
+        },
+        Err(e) => out.push(("identity".into(), format!("no managed identity token: {e}"))),
+    }
+    Ok(out)
+}
+
+/// The unverified claims of a JWT.
+fn claims(jwt: &str) -> Option<AccessTokenClaims> {
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }

@@ -15,64 +15,41 @@
 //! a bot may not call on every cluster).
 
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use joinery_teleport::identity::pem_certs_to_der;
+use async_trait::async_trait;
+use joinery_tbot_config::{Destination, IdentityOutput, Server};
+use joinery_teleport::Identity;
 use joinery_teleport::join::{JoinedCerts, timestamp};
 use joinery_teleport::keys::KeyPair;
 use joinery_teleport::proto::legacy::UserCertsRequest;
-use joinery_teleport::{Client, Identity};
 use joinery_util::fs::{SECRET_FILE_MODE, ensure_private_dir, write_atomic};
 
-use crate::config::{Config, Destination, IdentityOutput, Server};
+use super::{Context, Output, OutputError};
 
-/// Why an output could not be produced.
-#[derive(Debug, thiserror::Error)]
-pub enum OutputError {
-    /// Teleport refused the certificate request.
-    #[error("cannot issue certificates for output {dest}: {source}")]
-    Issue {
-        /// The output's destination.
-        dest: String,
-        /// The server's answer.
-        source: joinery_teleport::Error,
-    },
-    /// A file could not be written.
-    #[error(transparent)]
-    Write(#[from] joinery_util::fs::FsError),
-}
-
-impl IdentityOutput {
-    /// A short name for logs: the directory, or `memory`.
-    pub fn describe(&self) -> String {
-        match &self.destination {
-            Destination::Directory(p) => p.display().to_string(),
-            Destination::Memory => "memory".into(),
-        }
+#[async_trait]
+impl Output for IdentityOutput {
+    fn describe(&self) -> String {
+        self.destination.describe()
     }
-}
 
-/// Issues and writes every output of `cfg` with the bot's authenticated client.
-pub async fn write_all(cfg: &Config, client: &Client, bot: &Identity) -> Result<(), OutputError> {
-    if cfg.outputs.is_empty() {
-        return Ok(());
+    fn summary(&self) -> String {
+        let roles = if self.roles.is_empty() { "all impersonable roles".to_string() } else { self.roles.join(",") };
+        format!("identity -> {} (roles: {roles})", self.describe())
     }
-    let info = bot.tls_info().map_err(|e| OutputError::Issue {
-        dest: "(all)".into(),
-        source: joinery_teleport::Error::Credentials(e.to_string()),
-    })?;
-    // The host CAs are fetched once per renewal, as tbot appends them to every output.
-    let host_ca = client.get_cluster_ca_cert().await.map(|p| String::from_utf8_lossy(&p).into_owned());
-    for output in &cfg.outputs {
-        let dest = output.describe();
+
+    async fn write(&self, ctx: &Context<'_>) -> Result<(), OutputError> {
+        let dest = self.describe();
         let issue = |source| OutputError::Issue { dest: dest.clone(), source };
+        let cluster = &ctx.bot_info.cluster_name;
         let key = KeyPair::generate();
-        let certs = client
+        let certs = ctx
+            .client
             .generate_user_certs(UserCertsRequest {
-                username: info.username.clone(),
-                expires: Some(timestamp(SystemTime::now() + cfg.credential_ttl)),
-                route_to_cluster: output.cluster.clone().unwrap_or_else(|| info.cluster_name.clone()),
-                role_requests: output.roles.clone(),
+                username: ctx.bot_info.username.clone(),
+                expires: Some(timestamp(SystemTime::now() + ctx.credential_ttl)),
+                route_to_cluster: self.cluster.clone().unwrap_or_else(|| cluster.clone()),
+                role_requests: self.roles.clone(),
                 use_role_requests: true,
                 ssh_public_key: key.ssh_authorized_key().into_bytes(),
                 tls_public_key: key.public_key_pkix_pem().into_bytes(),
@@ -81,17 +58,16 @@ pub async fn write_all(cfg: &Config, client: &Client, bot: &Identity) -> Result<
             .await
             .map_err(issue)?;
         let certs = JoinedCerts::from_legacy(certs).map_err(issue)?;
-        let mut identity = certs.into_identity(&key, &info.cluster_name);
-        match &host_ca {
-            Ok(pem) if !pem_certs_to_der(pem).is_empty() => identity.tls_ca_pems = split_pems(pem),
-            _ => {}
+        let mut identity = certs.into_identity(&key, cluster);
+        if let Some(cas) = &ctx.host_cas {
+            identity.tls_ca_pems = cas.clone();
         }
         // SSH CAs come from the bot identity, as in tbot.
-        if !bot.ssh_ca_lines.is_empty() {
-            identity.ssh_ca_lines = bot.ssh_ca_lines.clone();
+        if !ctx.bot.ssh_ca_lines.is_empty() {
+            identity.ssh_ca_lines = ctx.bot.ssh_ca_lines.clone();
         }
-        if let Destination::Directory(dir) = &output.destination {
-            write_identity_dir(dir, &identity, &key, output, cfg, &info.cluster_name)?;
+        if let Destination::Directory(dir) = &self.destination {
+            write_dir(dir, &identity, &key, self.ssh_config, ctx.server, cluster)?;
         }
         let cert = identity.tls_info().ok();
         tracing::info!(
@@ -100,22 +76,17 @@ pub async fn write_all(cfg: &Config, client: &Client, bot: &Identity) -> Result<
             expires = %cert.map(|c| joinery_teleport::fmt_time(c.not_after)).unwrap_or_default(),
             "wrote identity output"
         );
+        Ok(())
     }
-    Ok(())
-}
-
-/// Splits concatenated PEM certificates into one string each.
-fn split_pems(pem: &str) -> Vec<String> {
-    pem_certs_to_der(pem).iter().map(|d| joinery_teleport::identity::der_to_pem(d)).collect()
 }
 
 /// Writes tbot's identity files into `dir`.
-fn write_identity_dir(
+fn write_dir(
     dir: &Path,
     identity: &Identity,
     key: &KeyPair,
-    output: &IdentityOutput,
-    cfg: &Config,
+    with_ssh_config: bool,
+    server: &Server,
     cluster: &str,
 ) -> Result<(), OutputError> {
     ensure_private_dir(dir)?;
@@ -125,9 +96,9 @@ fn write_identity_dir(
     write("tlscert", &identity.tls_cert_pem)?;
     write("key-cert.pub", &format!("{}\n", identity.ssh_cert.trim()))?;
     write("teleport-host-ca.crt", &identity.tls_ca_pems.concat())?;
-    write("known_hosts", &known_hosts(identity, cfg, cluster))?;
-    if output.ssh_config {
-        write("ssh_config", &ssh_config(dir, cfg, cluster))?;
+    write("known_hosts", &known_hosts(identity, server, cluster))?;
+    if with_ssh_config {
+        write("ssh_config", &ssh_config(dir, server, cluster))?;
     }
     // Last, so a reader of `identity` sees a file at least as new as the others.
     write("identity", &identity.encode())?;
@@ -135,10 +106,10 @@ fn write_identity_dir(
 }
 
 /// `@cert-authority <proxy>,<cluster>,*.<cluster> <key> type=host` lines.
-fn known_hosts(identity: &Identity, cfg: &Config, cluster: &str) -> String {
+fn known_hosts(identity: &Identity, server: &Server, cluster: &str) -> String {
     let mut names = Vec::new();
-    if let Server::Proxy(_) = cfg.server {
-        names.push(cfg.server.host().to_string());
+    if let Server::Proxy(_) = server {
+        names.push(server.host().to_string());
     }
     names.push(cluster.to_string());
     names.push(format!("*.{cluster}"));
@@ -155,7 +126,7 @@ fn known_hosts(identity: &Identity, cfg: &Config, cluster: &str) -> String {
 }
 
 /// An OpenSSH client configuration for nodes of `cluster`, using this output's files.
-fn ssh_config(dir: &Path, cfg: &Config, cluster: &str) -> String {
+fn ssh_config(dir: &Path, server: &Server, cluster: &str) -> String {
     let d = dir.display();
     let mut out = format!(
         "# Generated by joinery-agent for cluster {cluster}.\n\
@@ -165,16 +136,11 @@ fn ssh_config(dir: &Path, cfg: &Config, cluster: &str) -> String {
          CertificateFile \"{d}/key-cert.pub\"\n    \
          Port 3022\n"
     );
-    if let Server::Proxy(addr) = &cfg.server {
+    if let Server::Proxy(addr) = server {
         out.push_str(&format!(
             "    ProxyCommand tsh -i \"{d}/identity\" --proxy={addr} proxy ssh --cluster={cluster} %r@%h:%p\n"
         ));
     }
     out.push_str("# End generated configuration.\n");
     out
-}
-
-/// How long until `identity` expires (zero if it has).
-pub fn remaining(identity: &Identity) -> Duration {
-    identity.tls_info().ok().and_then(|i| i.not_after.duration_since(SystemTime::now()).ok()).unwrap_or(Duration::ZERO)
 }

@@ -1,0 +1,111 @@
+//! Outputs: credentials the agent writes for other programs, one module per
+//! output type, each an [`Output`].
+//!
+//! After every join or renewal, [`write_all`] hands each configured output a
+//! [`Context`]: the bot's authenticated client, its identity, and what the
+//! configuration says about the server. An output issues its own
+//! certificates with that client (never handing out the bot identity) and
+//! owns its files. Adding a type `foo` (after its block in
+//! `joinery_tbot_config`): a module `foo.rs` implementing [`Output`] for the
+//! validated block, and its arm in [`of`].
+
+pub mod identity;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use joinery_tbot_config::{Config, Server};
+use joinery_teleport::identity::{CertInfo, der_to_pem, pem_certs_to_der};
+use joinery_teleport::{Client, Identity};
+
+use crate::renew::teleport_reason;
+
+/// What an output gets to work with.
+pub struct Context<'a> {
+    /// The bot's authenticated (mTLS) client.
+    pub client: &'a Client,
+    /// The bot identity.
+    pub bot: &'a Identity,
+    /// The bot's certificate: its user name and cluster.
+    pub bot_info: &'a CertInfo,
+    /// The configured server.
+    pub server: &'a Server,
+    /// The lifetime of the certificates to issue.
+    pub credential_ttl: Duration,
+    /// The cluster's host CAs (PEM, one certificate each), fetched once per
+    /// renewal as tbot appends them to every output; `None` if unavailable.
+    pub host_cas: Option<Vec<String>>,
+}
+
+/// One output.
+#[async_trait]
+pub trait Output: Send + Sync {
+    /// A short name for logs and errors: where it writes.
+    fn describe(&self) -> String;
+
+    /// What `check` prints about it.
+    fn summary(&self) -> String;
+
+    /// Issues the output's credentials and writes them.
+    async fn write(&self, ctx: &Context<'_>) -> Result<(), OutputError>;
+}
+
+/// Why an output could not be produced.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// Teleport refused the certificate request.
+    #[error("cannot issue certificates for output {dest}: {source}")]
+    Issue {
+        /// The output's destination.
+        dest: String,
+        /// The server's answer.
+        source: joinery_teleport::Error,
+    },
+    /// A file could not be written.
+    #[error(transparent)]
+    Write(#[from] joinery_util::fs::FsError),
+}
+
+impl OutputError {
+    /// A short label for metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            OutputError::Issue { source, .. } => teleport_reason(source),
+            OutputError::Write(_) => "output_write",
+        }
+    }
+}
+
+/// The agent's side of a configured output.
+pub fn of(output: &joinery_tbot_config::Output) -> &dyn Output {
+    match output {
+        joinery_tbot_config::Output::Identity(o) => o,
+    }
+}
+
+/// Issues and writes every output of `cfg` with the bot's authenticated client.
+pub async fn write_all(cfg: &Config, client: &Client, bot: &Identity) -> Result<(), OutputError> {
+    if cfg.outputs.is_empty() {
+        return Ok(());
+    }
+    let bot_info = bot.tls_info().map_err(|e| OutputError::Issue {
+        dest: "(all)".into(),
+        source: joinery_teleport::Error::Credentials(e.to_string()),
+    })?;
+    let host_cas = match client.get_cluster_ca_cert().await {
+        Ok(pem) => Some(pem_certs_to_der(&String::from_utf8_lossy(&pem))).filter(|ders| !ders.is_empty()),
+        Err(_) => None,
+    };
+    let ctx = Context {
+        client,
+        bot,
+        bot_info: &bot_info,
+        server: &cfg.server,
+        credential_ttl: cfg.credential_ttl,
+        host_cas: host_cas.map(|ders| ders.iter().map(|d| der_to_pem(d)).collect()),
+    };
+    for output in &cfg.outputs {
+        of(output).write(&ctx).await?;
+    }
+    Ok(())
+}
