@@ -62,16 +62,21 @@ pub struct IdentityDirectory {
 }
 
 impl Bootstrap {
-    /// The agent's configuration. Fails only on a duration that does not
-    /// parse (keyed `certificate_ttl` or `renewal_interval`).
-    pub fn bot_config(&self) -> Result<BotConfig, ConfigError> {
+    /// The agent's configuration. Fails only on durations that do not
+    /// parse (keyed `certificate_ttl`, `renewal_interval`).
+    pub fn bot_config(&self) -> Result<BotConfig, Vec<ConfigError>> {
         let src = Source::new(SOURCE_NAME, "");
         let duration = |key: &str, value: &Option<String>, default: GoDuration| match value {
             None => Ok(default),
             Some(text) => GoDuration::parse(text).map_err(|e| src.invalid(key, e.to_string())),
         };
-        let certificate_ttl = duration("certificate_ttl", &self.certificate_ttl, DEFAULT_CREDENTIAL_TTL)?;
-        let renewal_interval = duration("renewal_interval", &self.renewal_interval, DEFAULT_RENEWAL_INTERVAL)?;
+        let (certificate_ttl, renewal_interval) = match (
+            duration("certificate_ttl", &self.certificate_ttl, DEFAULT_CREDENTIAL_TTL),
+            duration("renewal_interval", &self.renewal_interval, DEFAULT_RENEWAL_INTERVAL),
+        ) {
+            (Ok(ttl), Ok(interval)) => (ttl, interval),
+            (ttl, interval) => return Err(ttl.err().into_iter().chain(interval.err()).collect()),
+        };
         let join_method = self.join_method.unwrap_or(DEFAULT_VM_JOIN_METHOD);
         let azure = self
             .azure_client_id
@@ -113,14 +118,14 @@ impl Bootstrap {
 
     /// The agent's configuration as YAML (`tbot.yaml`).
     pub fn tbot_yaml(&self) -> Result<String, Vec<ConfigError>> {
-        let bot = self.bot_config().map_err(|e| vec![e])?;
+        let bot = self.bot_config()?;
         bot.to_yaml().map_err(|e| vec![Source::new(SOURCE_NAME, "").decode(e.to_string())])
     }
 
     /// Checks the configuration with the agent's rules (no file on the VM is
     /// read), returning every problem with its YAML key.
     pub fn validate(&self) -> Result<Config, Vec<ConfigError>> {
-        let bot = self.bot_config().map_err(|e| vec![e])?;
+        let bot = self.bot_config()?;
         bot.validate_all(&Source::new(SOURCE_NAME, ""))
     }
 

@@ -26,7 +26,6 @@
 //! `JOINERY_AZURE_AIA_ALLOW` (comma separated) allows more AIA hosts than Microsoft's, for the
 //! same reason.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -232,19 +231,19 @@ pub struct AzureJoin {
     token: Token,
     client_id: Option<String>,
     /// This VM's IMDS client, or why it could not be set up.
-    imds: Result<Arc<ImdsClient>, String>,
+    imds: Result<ImdsClient, String>,
 }
 
 impl AzureJoin {
     /// Joins with the token (rule) named `token`, as the identity `block` selects.
     pub fn new(token: Token, block: &AzureOnboarding) -> Self {
-        let imds = ImdsClient::from_env().map(Arc::new).map_err(|e| e.to_string());
+        let imds = ImdsClient::from_env().map_err(|e| e.to_string());
         AzureJoin { token, client_id: block.client_id.clone(), imds }
     }
 
     fn imds(&self) -> Result<&ImdsClient, super::JoinError> {
         self.imds
-            .as_deref()
+            .as_ref()
             .map_err(|e| super::JoinError::Unavailable { method: JoinMethodName::Azure, reason: format!("IMDS: {e}") })
     }
 }

@@ -218,4 +218,11 @@ mod tests {
         }
         assert!("github".parse::<JoinMethodName>().is_err());
     }
+
+    /// `ALL` is written by hand; clap's derived list is not.
+    #[cfg(feature = "clap")]
+    #[test]
+    fn all_lists_every_method() {
+        assert_eq!(<JoinMethodName as clap::ValueEnum>::value_variants(), JoinMethodName::ALL);
+    }
 }
