@@ -36,7 +36,7 @@ pub struct BotConfig {
     /// `outputs`: credentials for other programs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outputs: Option<Vec<OutputConfig>>,
-    /// `services`: read as more outputs (tbot's later name for some of them).
+    /// `services`: read as more outputs (newer tbot versions list outputs there too).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub services: Option<Vec<OutputConfig>>,
     /// `oneshot`: join, write the outputs once and exit.

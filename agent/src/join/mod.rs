@@ -128,3 +128,40 @@ pub async fn renew(client: &Client, bot: &Identity, ttl: Duration) -> Result<Ide
     }
     Ok(identity)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_and_messages_come_from_the_typed_errors() {
+        let denied = || joinery_teleport::Error::AccessDenied("token expired or not found".into());
+        let cases = [
+            (JoinError::Teleport(denied()), "access_denied", "access denied: token expired or not found"),
+            (
+                JoinError::Azure(azure::JoinError::Teleport(denied())),
+                "access_denied",
+                "access denied: token expired or not found",
+            ),
+            (
+                JoinError::Azure(azure::JoinError::Protocol("no challenge".into())),
+                "protocol",
+                "unexpected response from Teleport: no challenge",
+            ),
+            (
+                JoinError::Unavailable { method: JoinMethodName::Azure, reason: "IMDS: bad endpoint".into() },
+                "join_method_unavailable",
+                "the azure join method is not available: IMDS: bad endpoint",
+            ),
+            (
+                JoinError::BadCertificate("no issuer".into()),
+                "bad_certificate",
+                "the server returned an unusable certificate: no issuer",
+            ),
+        ];
+        for (error, label, message) in cases {
+            assert_eq!(error.reason(), label, "{error:?}");
+            assert_eq!(error.to_string(), message);
+        }
+    }
+}

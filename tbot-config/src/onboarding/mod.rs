@@ -10,7 +10,7 @@
 //! Adding a method `foo`: a module `foo.rs` with its block (if it has one)
 //! and its `validate`, a variant in [`JoinMethodName`], its block in
 //! [`OnboardingConfig`] and its settings in [`JoinMethod`]; the compiler then
-//! points at the `match` in [`OnboardingConfig::validate`].
+//! points at the `match` in `OnboardingConfig::validate`.
 
 pub mod azure;
 pub mod token;

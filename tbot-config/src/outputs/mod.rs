@@ -1,9 +1,10 @@
-//! `outputs` (and tbot's older name for them, `services`): credentials the
-//! agent writes for other programs, one module per output `type`.
+//! `outputs` (and `services`, where newer tbot versions list them too):
+//! credentials the agent writes for other programs, one module per output
+//! `type`.
 //!
 //! [`OutputConfig`] is an output as written and [`Output`] a validated one;
 //! both have one variant per type. A block is decoded by its `type` (see
-//! [`crate::tagged`]) into the type's struct, which owns the block's keys,
+//! `tagged.rs`) into the type's struct, which owns the block's keys,
 //! defaults and rules.
 //!
 //! Adding a type `foo`: a module `foo.rs` with `FooOutputConfig` (a `type`
