@@ -10,6 +10,7 @@
 //!   and the fault-injection hook;
 //! * [`entra`]: OIDC discovery, JWKS and the client-credentials token endpoints (HTTPS);
 //! * [`arm`]: ARM with RBAC (HTTPS), over the persisted [`state`];
+//! * [`sign`]: what Azure signs (attested documents, managed-identity tokens, JWKS);
 //! * [`keys`]: persisted PKI and keys; [`fixture`]: the seed; [`rbac`]: role evaluation;
 //! * [`verifier`]: the server-side Azure join check.
 //!
@@ -32,6 +33,7 @@ pub mod http;
 pub mod imds;
 pub mod keys;
 pub mod rbac;
+pub mod sign;
 pub mod state;
 pub mod verifier;
 
@@ -42,9 +44,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use joinery_azure::sign::{AttestedSigner, TokenIssuer};
 use joinery_util::fs::{ensure_private_dir, write_atomic};
 use serde::{Deserialize, Serialize};
+use sign::{AttestedSigner, TokenIssuer};
 use tokio::net::TcpListener;
 
 use fixture::AzureFixture;
