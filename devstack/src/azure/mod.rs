@@ -49,6 +49,7 @@ use serde::{Deserialize, Serialize};
 use sign::{AttestedSigner, TokenIssuer};
 use tokio::net::TcpListener;
 
+use crate::teleport::delegated::JoinMethods;
 use fixture::AzureFixture;
 use state::ArmStore;
 
@@ -169,8 +170,6 @@ pub struct Started {
     pub info: AzureInfo,
     /// Variables to add to `provider_env`.
     pub provider_env: BTreeMap<String, String>,
-    /// The join verifier.
-    pub verifier: Arc<verifier::AzureVerifier>,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -207,11 +206,13 @@ fn env_docs() -> BTreeMap<String, String> {
     .collect()
 }
 
-/// Starts the emulator's listeners (state in `dir/azure`), running until `shutdown` is set.
+/// Starts the emulator's listeners (state in `dir/azure`), running until `shutdown` is set,
+/// and registers the `azure` join method's verifier in `joins`.
 pub async fn start(
     dir: &Path,
     fixture: &AzureFixture,
     shutdown: tokio::sync::watch::Receiver<bool>,
+    joins: &mut JoinMethods,
 ) -> Result<Started> {
     let dir = dir.join("azure");
     ensure_private_dir(&dir).with_context(|| format!("cannot use {}", dir.display()))?;
@@ -288,13 +289,13 @@ pub async fn start(
     ));
 
     let https_ca_pem = std::fs::read(&tls.ca_file).with_context(|| format!("cannot read {}", tls.ca_file.display()))?;
-    let verifier = Arc::new(verifier::AzureVerifier::new(verifier::VerifierConfig {
+    joins.register(Arc::new(verifier::AzureVerifier::new(verifier::VerifierConfig {
         root_der: pki.root_der()?,
         aia_host: format!("127.0.0.1:{}", ports.imds),
         authority: authority.clone(),
         arm_endpoint: arm_endpoint.clone(),
         https_ca_pem,
-    })?);
+    })?));
 
     let info = emu.arm.read(|s| {
         let identities = s
@@ -374,5 +375,5 @@ pub async fn start(
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     tracing::info!(imds = %imds_base, authority = %authority, arm = %arm_endpoint, "Azure emulator is up");
-    Ok(Started { info, provider_env, verifier })
+    Ok(Started { info, provider_env })
 }
