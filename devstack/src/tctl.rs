@@ -125,6 +125,42 @@ struct MetaYaml {
     namespace: Option<String>,
 }
 
+/// Converts between [`MetaYaml`] and a proto metadata type. Tokens (`types.Metadata`) and bots
+/// (`teleport.header.v1.Metadata`) carry the same fields in two generated types.
+macro_rules! metadata_conversions {
+    ($($proto:ty),+) => {$(
+        impl From<$proto> for MetaYaml {
+            fn from(m: $proto) -> MetaYaml {
+                MetaYaml {
+                    name: m.name,
+                    description: Some(m.description).filter(|d| !d.is_empty()),
+                    labels: m.labels.into_iter().collect(),
+                    expires: m.expires.as_ref().map(fmt_timestamp),
+                    revision: Some(m.revision).filter(|r| !r.is_empty()),
+                    namespace: None,
+                }
+            }
+        }
+
+        impl TryFrom<MetaYaml> for $proto {
+            type Error = anyhow::Error;
+
+            fn try_from(y: MetaYaml) -> Result<Self> {
+                Ok(Self {
+                    expires: y.expires.as_deref().map(parse_time).transpose()?,
+                    name: y.name,
+                    namespace: y.namespace.unwrap_or_default(),
+                    description: y.description.unwrap_or_default(),
+                    labels: y.labels.into_iter().collect(),
+                    revision: y.revision.unwrap_or_default(),
+                })
+            }
+        }
+    )+};
+}
+
+metadata_conversions!(Metadata, HeaderMetadata);
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TokenYaml {
@@ -241,19 +277,11 @@ fn fmt_timestamp(t: &prost_types::Timestamp) -> String {
 }
 
 fn token_from_yaml(y: TokenYaml) -> Result<ProvisionTokenV2> {
-    let expires = y.metadata.expires.as_deref().map(parse_time).transpose()?;
     Ok(ProvisionTokenV2 {
         kind: y.kind,
         sub_kind: String::new(),
         version: y.version,
-        metadata: Some(Metadata {
-            name: y.metadata.name,
-            namespace: y.metadata.namespace.unwrap_or_default(),
-            description: y.metadata.description.unwrap_or_default(),
-            labels: y.metadata.labels.into_iter().collect(),
-            expires,
-            revision: y.metadata.revision.unwrap_or_default(),
-        }),
+        metadata: Some(y.metadata.try_into()?),
         spec: Some(ProvisionTokenSpecV2 {
             roles: y.spec.roles,
             join_method: y.spec.join_method.unwrap_or_default(),
@@ -302,14 +330,7 @@ fn token_to_yaml(t: &ProvisionTokenV2) -> TokenYaml {
     TokenYaml {
         kind: t.kind.clone(),
         version: t.version.clone(),
-        metadata: MetaYaml {
-            name: m.name,
-            description: Some(m.description).filter(|d| !d.is_empty()),
-            labels: m.labels.into_iter().collect(),
-            expires: m.expires.as_ref().map(fmt_timestamp),
-            revision: Some(m.revision).filter(|r| !r.is_empty()),
-            namespace: None,
-        },
+        metadata: m.into(),
         spec: TokenSpecYaml {
             roles: s.roles,
             join_method: Some(s.join_method).filter(|j| !j.is_empty()),
@@ -340,19 +361,11 @@ fn token_to_yaml(t: &ProvisionTokenV2) -> TokenYaml {
 }
 
 fn bot_from_yaml(y: BotYaml) -> Result<Bot> {
-    let expires = y.metadata.expires.as_deref().map(parse_time).transpose()?;
     Ok(Bot {
         kind: y.kind,
         sub_kind: String::new(),
         version: y.version,
-        metadata: Some(HeaderMetadata {
-            name: y.metadata.name,
-            namespace: y.metadata.namespace.unwrap_or_default(),
-            description: y.metadata.description.unwrap_or_default(),
-            labels: y.metadata.labels.into_iter().collect(),
-            expires,
-            revision: y.metadata.revision.unwrap_or_default(),
-        }),
+        metadata: Some(y.metadata.try_into()?),
         spec: Some(BotSpec {
             roles: y.spec.roles,
             traits: y.spec.traits.into_iter().map(|t| Trait { name: t.name, values: t.values }).collect(),
@@ -369,14 +382,7 @@ fn bot_to_yaml(b: &Bot) -> BotYaml {
     BotYaml {
         kind: b.kind.clone(),
         version: b.version.clone(),
-        metadata: MetaYaml {
-            name: m.name,
-            description: Some(m.description).filter(|d| !d.is_empty()),
-            labels: m.labels.into_iter().collect(),
-            expires: m.expires.as_ref().map(fmt_timestamp),
-            revision: Some(m.revision).filter(|r| !r.is_empty()),
-            namespace: None,
-        },
+        metadata: m.into(),
         spec: BotSpecYaml {
             roles: s.roles,
             traits: s.traits.into_iter().map(|t| TraitYaml { name: t.name, values: t.values }).collect(),

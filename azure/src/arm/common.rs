@@ -102,3 +102,21 @@ pub struct ResourceGroup {
     #[serde(default)]
     pub properties: ResourceGroupProperties,
 }
+
+/// The audit fields of an RBAC object's `properties` (`null` when unknown, as ARM sends them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Audit {
+    /// Creation time.
+    #[serde(default)]
+    pub created_on: Option<String>,
+    /// Last update time.
+    #[serde(default)]
+    pub updated_on: Option<String>,
+    /// Creator's object id.
+    #[serde(default)]
+    pub created_by: Option<String>,
+    /// Last updater's object id.
+    #[serde(default)]
+    pub updated_by: Option<String>,
+}

@@ -27,7 +27,7 @@ pub mod vm;
 
 pub use client::{ArmClient, ArmError, ArmOptions};
 pub use common::{
-    AsyncOperation, ErrorDetail, ErrorResponse, Page, ResourceGroup, ResourceGroupProperties, Subscription,
+    AsyncOperation, Audit, ErrorDetail, ErrorResponse, Page, ResourceGroup, ResourceGroupProperties, Subscription,
 };
 pub use identity::{IDENTITY_TYPE, Identity, IdentityProperties, IdentityRequest};
 pub use role_assignment::{

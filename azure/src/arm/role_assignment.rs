@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Audit;
+
 /// `type` of a role assignment.
 pub const ROLE_ASSIGNMENT_TYPE: &str = "Microsoft.Authorization/roleAssignments";
 
@@ -28,18 +30,9 @@ pub struct RoleAssignmentProperties {
     /// Version of the condition language.
     #[serde(default)]
     pub condition_version: Option<String>,
-    /// Creation time.
-    #[serde(default)]
-    pub created_on: Option<String>,
-    /// Last update time.
-    #[serde(default)]
-    pub updated_on: Option<String>,
-    /// Creator's object id.
-    #[serde(default)]
-    pub created_by: Option<String>,
-    /// Last updater's object id.
-    #[serde(default)]
-    pub updated_by: Option<String>,
+    /// Who created and last changed it, and when.
+    #[serde(flatten)]
+    pub audit: Audit,
     /// Managed identity used for delegated assignments.
     #[serde(default)]
     pub delegated_managed_identity_resource_id: Option<String>,

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Audit;
+
 /// `type` of a role definition.
 pub const ROLE_DEFINITION_TYPE: &str = "Microsoft.Authorization/roleDefinitions";
 
@@ -43,18 +45,9 @@ pub struct RoleDefinitionProperties {
     /// Permissions.
     #[serde(default)]
     pub permissions: Vec<Permission>,
-    /// Creation time.
-    #[serde(default)]
-    pub created_on: Option<String>,
-    /// Last update time.
-    #[serde(default)]
-    pub updated_on: Option<String>,
-    /// Creator's object id.
-    #[serde(default)]
-    pub created_by: Option<String>,
-    /// Last updater's object id.
-    #[serde(default)]
-    pub updated_by: Option<String>,
+    /// Who created and last changed it, and when.
+    #[serde(flatten)]
+    pub audit: Audit,
 }
 
 /// A role definition.

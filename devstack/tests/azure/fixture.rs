@@ -2,9 +2,10 @@
 //! fixtures and how a malformed one is reported.
 
 use joinery_azure::imds::{ARM_RESOURCE, IdentitySelector};
-use joinery_testkit::{Devstack, binary};
+use joinery_testkit::Devstack;
 use time::OffsetDateTime;
 
+use crate::common::up_with_fixture;
 use crate::support::{az, https_ca, imds, vm};
 
 #[test]
@@ -49,13 +50,7 @@ fn malformed_fixture_fails_with_one_line_naming_the_file() {
     )
     .unwrap();
     let up = || {
-        let out = std::process::Command::new(binary("joinery-devstack"))
-            .args(["up", "--dir"])
-            .arg(tmp.path().join("stack"))
-            .arg("--fixture")
-            .arg(&path)
-            .output()
-            .unwrap();
+        let out = up_with_fixture(&tmp.path().join("stack"), &path);
         assert!(!out.status.success());
         String::from_utf8_lossy(&out.stderr).into_owned()
     };

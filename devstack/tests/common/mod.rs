@@ -1,6 +1,8 @@
 //! Builders and checks shared by the devstack's test binaries.
 #![allow(dead_code)]
 
+use std::path::Path;
+use std::process::Output;
 use std::sync::Arc;
 
 use joinery_teleport::identity::{CertInfo, pem_certs_to_der};
@@ -9,7 +11,7 @@ use joinery_teleport::proto::teleport::machineid::v1::{Bot, BotSpec, Trait};
 use joinery_teleport::proto::types::{
     Metadata, ProvisionTokenSpecV2, ProvisionTokenSpecV2Azure, ProvisionTokenV2, provision_token_spec_v2_azure,
 };
-use joinery_testkit::Devstack;
+use joinery_testkit::{Devstack, binary};
 
 /// A `token`-method join token `name` for bot `bot`.
 pub(crate) fn token(name: &str, bot: &str) -> ProvisionTokenV2 {
@@ -75,4 +77,16 @@ pub(crate) fn verify_client_cert(stack: &Devstack, cert_pem: &str) -> CertInfo {
         .verify_client_cert(&der.clone().into(), &[], rustls::pki_types::UnixTime::now())
         .expect("certificate chains to the cluster CA");
     CertInfo::from_der(&der).unwrap()
+}
+
+/// `joinery-devstack up --dir DIR --fixture FIXTURE`, run to completion (for fixtures that
+/// must make it fail).
+pub(crate) fn up_with_fixture(dir: &Path, fixture: &Path) -> Output {
+    std::process::Command::new(binary("joinery-devstack"))
+        .args(["up", "--dir"])
+        .arg(dir)
+        .arg("--fixture")
+        .arg(fixture)
+        .output()
+        .unwrap()
 }

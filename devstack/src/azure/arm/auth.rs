@@ -10,6 +10,17 @@ use super::failure::{Failure, arm_error};
 use crate::azure::Emulator;
 use crate::azure::http::Req;
 
+/// One authenticated request: what every handler works with.
+#[derive(Clone, Copy)]
+pub(super) struct Call<'a> {
+    /// The emulator.
+    pub(super) emu: &'a Emulator,
+    /// Who is calling.
+    pub(super) caller: &'a Caller,
+    /// The request.
+    pub(super) req: &'a Req,
+}
+
 /// The authenticated caller.
 pub(super) struct Caller {
     pub(super) principal: String,

@@ -3,13 +3,13 @@
 use hyper::StatusCode;
 use joinery_azure::arm::{ResourceGroup, ResourceGroupProperties, Subscription};
 
-use super::auth::{Caller, authorize};
+use super::auth::{Call, authorize};
 use super::failure::{Failure, check_container, unknown_path};
-use crate::azure::Emulator;
-use crate::azure::http::{Req, Resp, json};
+use crate::azure::http::{Resp, json};
 
 /// `GET /subscriptions/{s}`.
-pub(super) fn get_subscription(emu: &Emulator, caller: &Caller, req: &Req, sub: &str) -> Result<Resp, Failure> {
+pub(super) fn get_subscription(call: Call<'_>, sub: &str) -> Result<Resp, Failure> {
+    let Call { emu, caller, req } = call;
     authorize(emu, caller, "Microsoft.Resources/subscriptions/read", &format!("/subscriptions/{sub}"))?;
     let s = emu.arm.read(|s| s.subscriptions.iter().find(|x| x.id.eq_ignore_ascii_case(sub)).cloned());
     match s {
@@ -28,13 +28,8 @@ pub(super) fn get_subscription(emu: &Emulator, caller: &Caller, req: &Req, sub: 
 }
 
 /// `GET /subscriptions/{s}/resourceGroups/{rg}`.
-pub(super) fn get_resource_group(
-    emu: &Emulator,
-    caller: &Caller,
-    req: &Req,
-    sub: &str,
-    rg: &str,
-) -> Result<Resp, Failure> {
+pub(super) fn get_resource_group(call: Call<'_>, sub: &str, rg: &str) -> Result<Resp, Failure> {
+    let Call { emu, caller, req } = call;
     let scope = format!("/subscriptions/{sub}/resourceGroups/{rg}");
     authorize(emu, caller, "Microsoft.Resources/subscriptions/resourceGroups/read", &scope)?;
     emu.arm.read(|s| check_container(s, sub, Some(rg)))?;

@@ -4,7 +4,7 @@
 use hyper::{Method, StatusCode};
 use joinery_azure::arm::{IDENTITY_TYPE, Identity, IdentityProperties, IdentityRequest, Page};
 
-use super::auth::{Caller, authorize, verb};
+use super::auth::{Call, authorize, verb};
 use super::failure::{Failure, arm_error, check_container, method_not_allowed, not_found, parse_body};
 use crate::azure::Emulator;
 use crate::azure::http::{Req, Resp, empty, json};
@@ -28,7 +28,8 @@ pub(super) fn resource(s: &ArmState, i: &state::Identity) -> Identity {
 }
 
 /// `GET …/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities`.
-pub(super) fn list(emu: &Emulator, caller: &Caller, sub: &str, rg: &str) -> Result<Resp, Failure> {
+pub(super) fn list(call: Call<'_>, sub: &str, rg: &str) -> Result<Resp, Failure> {
+    let Call { emu, caller, .. } = call;
     let scope = format!("/subscriptions/{sub}/resourceGroups/{rg}");
     authorize(emu, caller, &format!("{IDENTITY_TYPE}/read"), &scope)?;
     emu.arm.read(|s| check_container(s, sub, Some(rg)))?;
@@ -43,14 +44,8 @@ pub(super) fn list(emu: &Emulator, caller: &Caller, sub: &str, rg: &str) -> Resu
 }
 
 /// `GET`, `PUT` or `DELETE …/userAssignedIdentities/{name}`.
-pub(super) fn handle(
-    emu: &Emulator,
-    caller: &Caller,
-    req: &Req,
-    sub: &str,
-    rg: &str,
-    name: &str,
-) -> Result<Resp, Failure> {
+pub(super) fn handle(call: Call<'_>, sub: &str, rg: &str, name: &str) -> Result<Resp, Failure> {
+    let Call { emu, caller, req } = call;
     let scope = format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/{IDENTITY_TYPE}/{name}");
     if matches!(req.method, Method::GET | Method::PUT | Method::DELETE) {
         authorize(emu, caller, &format!("{IDENTITY_TYPE}/{}", verb(&req.method)), &scope)?;

@@ -42,7 +42,7 @@ pub use operations::Operations;
 
 use super::Emulator;
 use super::http::{Req, Resp};
-use auth::{Caller, authenticate};
+use auth::{Call, Caller, authenticate};
 use failure::unknown_path;
 
 /// Handles a request on the ARM listener.
@@ -71,6 +71,7 @@ pub async fn handle(emu: &Emulator, req: Req) -> Resp {
 
 /// Dispatches on the path's segments (`segs` as sent, `l` lower-cased).
 fn route(emu: &Emulator, caller: &Caller, req: &Req, segs: &[&str], l: &[&str]) -> Result<Resp, Failure> {
+    let call = Call { emu, caller, req };
     // Extension resources under any scope: {scope}/providers/Microsoft.Authorization/...
     if let Some(i) =
         (0..l.len().saturating_sub(2)).rev().find(|&i| l[i] == "providers" && l[i + 1] == "microsoft.authorization")
@@ -78,25 +79,23 @@ fn route(emu: &Emulator, caller: &Caller, req: &Req, segs: &[&str], l: &[&str]) 
         let scope = if i == 0 { "/".to_string() } else { format!("/{}", segs[..i].join("/")) };
         let name = segs.get(i + 3).copied();
         return match l.get(i + 2).copied() {
-            Some("roleassignments") if l.len() <= i + 4 => role_assignments::handle(emu, caller, req, &scope, name),
-            Some("roledefinitions") if l.len() <= i + 4 => role_definitions::handle(emu, caller, req, &scope, name),
+            Some("roleassignments") if l.len() <= i + 4 => role_assignments::handle(call, &scope, name),
+            Some("roledefinitions") if l.len() <= i + 4 => role_definitions::handle(call, &scope, name),
             _ => Err(unknown_path(req)),
         };
     }
     let get = req.method == Method::GET;
     match l {
-        ["subscriptions", _] if get => containers::get_subscription(emu, caller, req, segs[1]),
-        ["subscriptions", _, "resourcegroups", _] if get => {
-            containers::get_resource_group(emu, caller, req, segs[1], segs[3])
-        }
+        ["subscriptions", _] if get => containers::get_subscription(call, segs[1]),
+        ["subscriptions", _, "resourcegroups", _] if get => containers::get_resource_group(call, segs[1], segs[3]),
         ["subscriptions", _, "providers", "microsoft.compute", "virtualmachines"] if get => {
-            vms::list(emu, caller, req, segs[1], None)
+            vms::list(call, segs[1], None)
         }
         ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.compute", "virtualmachines"] if get => {
-            vms::list(emu, caller, req, segs[1], Some(segs[3]))
+            vms::list(call, segs[1], Some(segs[3]))
         }
         ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.compute", "virtualmachines", _] => {
-            vms::handle(emu, caller, req, segs[1], segs[3], segs[7])
+            vms::handle(call, segs[1], segs[3], segs[7])
         }
         ["subscriptions", _, "providers", "microsoft.compute", "locations", _, "operations", id] if get => {
             emu.operations.get(id)
@@ -109,7 +108,7 @@ fn route(emu: &Emulator, caller: &Caller, req: &Req, segs: &[&str], l: &[&str]) 
             "providers",
             "microsoft.managedidentity",
             "userassignedidentities",
-        ] if get => identities::list(emu, caller, segs[1], segs[3]),
+        ] if get => identities::list(call, segs[1], segs[3]),
         [
             "subscriptions",
             _,
@@ -119,7 +118,7 @@ fn route(emu: &Emulator, caller: &Caller, req: &Req, segs: &[&str], l: &[&str]) 
             "microsoft.managedidentity",
             "userassignedidentities",
             _,
-        ] => identities::handle(emu, caller, req, segs[1], segs[3], segs[7]),
+        ] => identities::handle(call, segs[1], segs[3], segs[7]),
         _ => Err(unknown_path(req)),
     }
 }

@@ -3,10 +3,12 @@
 //! and DELETE one.
 
 use hyper::{Method, StatusCode};
-use joinery_azure::arm::{Page, ROLE_ASSIGNMENT_TYPE, RoleAssignment, RoleAssignmentProperties, RoleAssignmentRequest};
+use joinery_azure::arm::{
+    Audit, Page, ROLE_ASSIGNMENT_TYPE, RoleAssignment, RoleAssignmentProperties, RoleAssignmentRequest,
+};
 use joinery_util::guid::is_guid;
 
-use super::auth::{Caller, authorize, verb};
+use super::auth::{Call, authorize, verb};
 use super::failure::{Failure, arm_error, check_container, method_not_allowed, parse_body};
 use super::role_definitions::{role_definition_id, subscription_of};
 use crate::azure::Emulator;
@@ -25,8 +27,11 @@ pub(super) fn resource(a: &state::RoleAssignment) -> RoleAssignment {
             principal_id: a.principal_id.clone(),
             principal_type: Some(a.principal_type.clone()),
             scope: a.scope.clone(),
-            created_on: Some(a.created_on.clone()),
-            updated_on: Some(a.created_on.clone()),
+            audit: Audit {
+                created_on: Some(a.created_on.clone()),
+                updated_on: Some(a.created_on.clone()),
+                ..Default::default()
+            },
             description: a.description.clone(),
             ..Default::default()
         },
@@ -53,13 +58,8 @@ fn same_scope(a: &str, b: &str) -> bool {
 }
 
 /// Requests on `{scope}/providers/Microsoft.Authorization/roleAssignments[/{name}]`.
-pub(super) fn handle(
-    emu: &Emulator,
-    caller: &Caller,
-    req: &Req,
-    scope: &str,
-    name: Option<&str>,
-) -> Result<Resp, Failure> {
+pub(super) fn handle(call: Call<'_>, scope: &str, name: Option<&str>) -> Result<Resp, Failure> {
+    let Call { emu, caller, req } = call;
     let action = |verb: &str| format!("{ROLE_ASSIGNMENT_TYPE}/{verb}");
     if let Some(sub) = subscription_of(scope) {
         let rg = {

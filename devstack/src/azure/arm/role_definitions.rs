@@ -3,13 +3,14 @@
 //! role names unique in the directory) and DELETE (refused while assigned).
 
 use hyper::{Method, StatusCode};
-use joinery_azure::arm::{Page, ROLE_DEFINITION_TYPE, RoleDefinition, RoleDefinitionProperties, RoleDefinitionRequest};
+use joinery_azure::arm::{
+    Audit, Page, ROLE_DEFINITION_TYPE, RoleDefinition, RoleDefinitionProperties, RoleDefinitionRequest,
+};
 use joinery_util::guid::is_guid;
 
-use super::auth::{Caller, authorize, verb};
+use super::auth::{Call, authorize, verb};
 use super::failure::{Failure, arm_error, method_not_allowed, parse_body};
-use crate::azure::Emulator;
-use crate::azure::http::{Req, Resp, empty, json};
+use crate::azure::http::{Resp, empty, json};
 use crate::azure::rbac;
 use crate::azure::state;
 
@@ -43,10 +44,11 @@ pub(super) fn builtin(scope: &str, b: &rbac::BuiltinRole) -> RoleDefinition {
             description: Some(b.description.to_string()),
             assignable_scopes: vec!["/".into()],
             permissions: b.permissions(),
-            created_on: Some("2015-02-02T21:55:09.8806423Z".into()),
-            updated_on: Some("2021-11-11T20:13:47.8628684Z".into()),
-            created_by: None,
-            updated_by: None,
+            audit: Audit {
+                created_on: Some("2015-02-02T21:55:09.8806423Z".into()),
+                updated_on: Some("2021-11-11T20:13:47.8628684Z".into()),
+                ..Default::default()
+            },
         },
     }
 }
@@ -69,13 +71,8 @@ pub(super) fn custom(scope: &str, d: &state::RoleDefinition) -> RoleDefinition {
 }
 
 /// Requests on `{scope}/providers/Microsoft.Authorization/roleDefinitions[/{name}]`.
-pub(super) fn handle(
-    emu: &Emulator,
-    caller: &Caller,
-    req: &Req,
-    scope: &str,
-    name: Option<&str>,
-) -> Result<Resp, Failure> {
+pub(super) fn handle(call: Call<'_>, scope: &str, name: Option<&str>) -> Result<Resp, Failure> {
+    let Call { emu, caller, req } = call;
     authorize(emu, caller, &format!("{ROLE_DEFINITION_TYPE}/{}", verb(&req.method)), scope)?;
     let Some(name) = name else {
         if req.method != Method::GET {
@@ -132,20 +129,19 @@ pub(super) fn handle(
             "RoleDefinitionUpdateNotPermitted",
             "Built-in role definitions cannot be updated.",
         )),
-        Method::PUT => put(emu, caller, req, scope, name, find),
+        Method::PUT => put(call, scope, name, find),
         _ => Err(method_not_allowed("Use GET, PUT or DELETE.")),
     }
 }
 
 /// Creates (201) or replaces (200) a custom role.
 fn put(
-    emu: &Emulator,
-    caller: &Caller,
-    req: &Req,
+    call: Call<'_>,
     scope: &str,
     name: &str,
     find: impl Fn(&state::ArmState) -> Option<usize>,
 ) -> Result<Resp, Failure> {
+    let Call { emu, caller, req } = call;
     if !is_guid(name) {
         return Err(arm_error(
             StatusCode::BAD_REQUEST,

@@ -11,10 +11,9 @@ use joinery_azure::arm::{
 };
 use serde_json::Value;
 
-use super::auth::{Caller, authorize, forbidden};
+use super::auth::{Call, authorize, forbidden};
 use super::failure::{Failure, arm_error, check_container, invalid_content, method_not_allowed, not_found};
-use crate::azure::Emulator;
-use crate::azure::http::{Req, Resp, json};
+use crate::azure::http::{Resp, json};
 use crate::azure::state::{ArmState, SystemIdentity, Vm};
 
 /// VMs per list page (small, so clients must follow `nextLink`).
@@ -57,7 +56,8 @@ pub(super) fn resource(s: &ArmState, vm: &Vm) -> VirtualMachine {
 }
 
 /// `GET …[/resourceGroups/{rg}]/providers/Microsoft.Compute/virtualMachines`.
-pub(super) fn list(emu: &Emulator, caller: &Caller, req: &Req, sub: &str, rg: Option<&str>) -> Result<Resp, Failure> {
+pub(super) fn list(call: Call<'_>, sub: &str, rg: Option<&str>) -> Result<Resp, Failure> {
+    let Call { emu, caller, req } = call;
     let action = "Microsoft.Compute/virtualMachines/read";
     let scope = match rg {
         Some(rg) => format!("/subscriptions/{sub}/resourceGroups/{rg}"),
@@ -92,14 +92,8 @@ pub(super) fn list(emu: &Emulator, caller: &Caller, req: &Req, sub: &str, rg: Op
 }
 
 /// `GET` or `PATCH …/virtualMachines/{name}`.
-pub(super) fn handle(
-    emu: &Emulator,
-    caller: &Caller,
-    req: &Req,
-    sub: &str,
-    rg: &str,
-    name: &str,
-) -> Result<Resp, Failure> {
+pub(super) fn handle(call: Call<'_>, sub: &str, rg: &str, name: &str) -> Result<Resp, Failure> {
+    let Call { emu, caller, req } = call;
     let scope = format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}");
     let missing = || not_found(VM_TYPE, name, rg);
     match req.method {
