@@ -2,13 +2,13 @@
 //! services, including the ARM fallback of the verifier.
 
 use joinery_azure::imds::IdentitySelector;
-use joinery_azure::join::{JoinError, join_with_azure, join_with_azure_legacy, join_with_azure_v1};
 use joinery_teleport::Error;
 use joinery_teleport::join::JoinService;
 
 use crate::support::{
-    TTL, aia, assert_reason, az, finish_v1, imds, material, open_v1, real_solution, rejected, stack_with_token, text,
-    verify_bot_cert, vm, vm1_claims,
+    JoinError, TTL, aia, assert_reason, az, finish_v1, imds, join_with_azure, join_with_azure_legacy,
+    join_with_azure_v1, material, open_v1, real_solution, rejected, stack_with_token, text, verify_bot_cert, vm,
+    vm1_claims,
 };
 
 #[tokio::test]

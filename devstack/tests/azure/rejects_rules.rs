@@ -3,12 +3,13 @@
 
 use std::time::{Duration, SystemTime};
 
-use joinery_azure::join::{JoinError, join_with_azure, join_with_azure_legacy};
 use joinery_teleport::Error;
 use joinery_testkit::Devstack;
 
 use crate::common::{azure_token, bot};
-use crate::support::{TTL, aia, assert_rejected, imds, subscription, text, vm};
+use crate::support::{
+    JoinError, TTL, aia, assert_rejected, imds, join_with_azure, join_with_azure_legacy, subscription, text, vm,
+};
 
 #[tokio::test]
 async fn rejects_subscription_mismatch() {

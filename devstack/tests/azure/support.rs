@@ -9,6 +9,8 @@ use joinery_azure::aia::AiaFetcher;
 use joinery_azure::arm::{ArmClient, ArmOptions};
 use joinery_azure::attested::{AttestedData, Plan, TimeStamp};
 use joinery_azure::imds::{ARM_RESOURCE, ImdsClient, RetryPolicy};
+// The join client, in one place for the tests that use it.
+pub(crate) use joinery_azure::join::{JoinError, join_with_azure, join_with_azure_legacy, join_with_azure_v1};
 use joinery_devstack::azure::sign::{
     AttestedSigner, EmulatorPki, EmulatorPkiConfig, ManagedIdentityTokenSpec, TokenIssuer, managed_identity_claims,
 };
