@@ -8,6 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 
+use crate::http::percent_encode;
+
 /// A national cloud: where ARM and Entra live, and the token audience ARM expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cloud {
@@ -141,7 +143,7 @@ pub async fn client_secret_token(
         ("client_secret", client_secret),
         ("scope", scope.as_str()),
     ];
-    let body: String = form.iter().map(|(k, v)| format!("{k}={}", form_encode(v))).collect::<Vec<_>>().join("&");
+    let body: String = form.iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect::<Vec<_>>().join("&");
     let resp = http
         .post(&url)
         .header("Content-Type", "application/x-www-form-urlencoded")
@@ -238,18 +240,6 @@ pub async fn cli_token(audience: &str, tenant: Option<&str>) -> Result<AccessTok
     Ok(AccessToken { token: r.access_token, expires_at })
 }
 
-fn form_encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,6 +250,6 @@ mod tests {
         assert_eq!(Cloud::parse("china").map(Cloud::authority_host), Some("https://login.chinacloudapi.cn"));
         assert_eq!(Cloud::parse(""), Some(Cloud::Public));
         assert_eq!(Cloud::parse("german"), None);
-        assert_eq!(form_encode("https://m/.default"), "https%3A%2F%2Fm%2F.default");
+        assert_eq!(percent_encode("https://m/.default"), "https%3A%2F%2Fm%2F.default");
     }
 }

@@ -78,3 +78,17 @@ pub(crate) fn describe_error_body(body: &[u8]) -> String {
     }
     text.chars().take(300).collect()
 }
+
+/// Percent-encodes a query or form value: RFC 3986 unreserved characters stay, every other
+/// byte becomes `%XX` (a space is `%20`, never `+`).
+pub(crate) fn percent_encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

@@ -14,9 +14,13 @@
 //!   [`attested::AttestedVerifier`] for the document, [`jwt::AccessTokenVerifier`] for the
 //!   token, [`resource_id::ResourceId`] for the `xms_mirid`/`xms_az_rid` fast path and
 //!   [`arm::ArmClient`] for the slow path;
-//! * the **emulator** (what Azure does, also in `joinery-devstack`): [`sign`] builds an emulated
-//!   PKI, signs attested documents with Azure's exact PKCS#7 quirks, and issues managed-identity
-//!   tokens plus the JWKS/OIDC documents that verify them.
+//! * the **Terraform provider** and the **ARM emulator**: [`arm`], the one set of ARM wire
+//!   types (VMs and their identity patch, identities, role assignments and definitions) that
+//!   the provider sends through [`arm::ArmClient`] and `joinery-devstack` serves.
+//!
+//! What Azure itself produces (the attestation PKI, PKCS#7 signing, managed-identity tokens)
+//! is emulated in `joinery-devstack` (`joinery_devstack::azure::sign`), so no shipped binary
+//! links signing code.
 //!
 //! Nothing here logs tokens or private keys; `Debug` impls of secret-holding types redact them.
 
@@ -27,6 +31,5 @@ pub mod credential;
 pub mod imds;
 pub mod jwt;
 pub mod resource_id;
-pub mod sign;
 
 mod http;

@@ -115,6 +115,13 @@ impl ResourceId {
     }
 }
 
+/// Whether two id strings name the same resource, as ARM compares ids (ignoring case and a
+/// trailing `/`; [`ResourceId::eq_ignore_case`] for parsed ids). Works on ids that do not
+/// parse too.
+pub fn same_resource(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/').eq_ignore_ascii_case(b.trim_end_matches('/'))
+}
+
 impl fmt::Display for ResourceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.raw)

@@ -130,7 +130,8 @@ pub async fn run(opts: UpOptions) -> Result<()> {
         ca_pin: ca_pin(ca.tls_host_ca_der())?,
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let azure = crate::azure::start(dir, &fixture.azure, stop_rx.clone()).await?;
+    let mut joins = crate::teleport::delegated::JoinMethods::default();
+    let azure = crate::azure::start(dir, &fixture.azure, stop_rx.clone(), &mut joins).await?;
     let mut provider_env: std::collections::BTreeMap<String, String> = [
         ("TF_TELEPORT_ADDR".to_string(), teleport.addr.clone()),
         ("TF_TELEPORT_IDENTITY_FILE_PATH".to_string(), admin_identity_file.display().to_string()),
@@ -138,11 +139,7 @@ pub async fn run(opts: UpOptions) -> Result<()> {
     .into_iter()
     .collect();
     provider_env.extend(azure.provider_env);
-    let cluster = Arc::new(Cluster {
-        ca,
-        store,
-        delegated: Some(azure.verifier as Arc<dyn crate::teleport::join::DelegatedJoin>),
-    });
+    let cluster = Arc::new(Cluster { ca, store, joins });
 
     let mut server_stop = stop_rx.clone();
     let server = tokio::spawn(crate::teleport::listener::serve(cluster, listener, async move {

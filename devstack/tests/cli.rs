@@ -8,6 +8,9 @@ use std::process::Command;
 
 use joinery_testkit::{Devstack, binary};
 
+mod common;
+use common::up_with_fixture;
+
 fn stdout(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -127,13 +130,7 @@ fn malformed_fixture_names_the_file() {
     let tmp = tempfile::tempdir().unwrap();
     let fixture = tmp.path().join("fixture.yaml");
     std::fs::write(&fixture, "cluster_name: [oops\n").unwrap();
-    let out = Command::new(binary("joinery-devstack"))
-        .args(["up", "--dir"])
-        .arg(tmp.path().join("d"))
-        .arg("--fixture")
-        .arg(&fixture)
-        .output()
-        .unwrap();
+    let out = up_with_fixture(&tmp.path().join("d"), &fixture);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("fixture.yaml"), "{}", stderr(&out));
 }

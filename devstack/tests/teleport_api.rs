@@ -5,70 +5,19 @@
 // unused ones are caught on the library target.
 #![allow(unused_crate_dependencies)]
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use joinery_teleport::identity::{CertInfo, pem_certs_to_der};
+use joinery_teleport::identity::pem_certs_to_der;
 use joinery_teleport::join::{self, JoinService, JoinedCerts};
 use joinery_teleport::keys::KeyPair;
 use joinery_teleport::proto::legacy::UserCertsRequest;
-use joinery_teleport::proto::teleport::header::v1::Metadata as HeaderMetadata;
 use joinery_teleport::proto::teleport::join::v1;
-use joinery_teleport::proto::teleport::machineid::v1::{Bot, BotSpec, Trait};
-use joinery_teleport::proto::types::{
-    Metadata, ProvisionTokenSpecV2, ProvisionTokenSpecV2Azure, ProvisionTokenV2, provision_token_spec_v2_azure,
-};
+use joinery_teleport::proto::types::{ProvisionTokenSpecV2Azure, provision_token_spec_v2_azure};
 use joinery_teleport::{Credentials, Error};
 use joinery_testkit::Devstack;
 
-fn token(name: &str, bot: &str) -> ProvisionTokenV2 {
-    ProvisionTokenV2 {
-        kind: "token".into(),
-        version: "v2".into(),
-        metadata: Some(Metadata { name: name.into(), ..Default::default() }),
-        spec: Some(ProvisionTokenSpecV2 {
-            roles: vec!["Bot".into()],
-            join_method: "token".into(),
-            bot_name: bot.into(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn bot(name: &str, roles: &[&str]) -> Bot {
-    Bot {
-        kind: "bot".into(),
-        version: "v1".into(),
-        metadata: Some(HeaderMetadata { name: name.into(), ..Default::default() }),
-        spec: Some(BotSpec {
-            roles: roles.iter().map(|r| r.to_string()).collect(),
-            traits: vec![Trait { name: "logins".into(), values: vec!["root".into()] }],
-            max_session_ttl: None,
-        }),
-        ..Default::default()
-    }
-}
-
-/// Checks a TLS certificate chains to the devstack's user CA, the way the
-/// server checks client certificates.
-fn verify_client_cert(stack: &Devstack, cert_pem: &str) -> CertInfo {
-    // The user CA lives next to the state; the host CA is what devstack.json
-    // publishes. A bot certificate must verify against the user CA.
-    let user_ca = std::fs::read_to_string(stack.dir.join("ca/tls-user.crt")).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    for der in pem_certs_to_der(&user_ca) {
-        roots.add(der.into()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let verifier =
-        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider).build().unwrap();
-    let der = pem_certs_to_der(cert_pem).remove(0);
-    verifier
-        .verify_client_cert(&der.clone().into(), &[], rustls::pki_types::UnixTime::now())
-        .expect("certificate chains to the cluster CA");
-    CertInfo::from_der(&der).unwrap()
-}
+mod common;
+use common::{bot, token, verify_client_cert};
 
 #[tokio::test]
 async fn ping_reports_cluster_and_version() {

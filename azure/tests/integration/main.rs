@@ -9,4 +9,3 @@ mod common;
 
 mod attested;
 mod imds;
-mod jwt;

@@ -51,10 +51,10 @@ pub async fn handle(emu: &Emulator, req: Req) -> Resp {
                     ),
                 );
             }
-            json(StatusCode::OK, &joinery_azure::sign::openid_configuration(tenant, &jwks_uri, &emu.authority))
+            json(StatusCode::OK, &crate::azure::sign::openid_configuration(tenant, &jwks_uri, &emu.authority))
         }
         (&Method::GET, [_, "discovery", "keys"]) | (&Method::GET, [_, "discovery", "v2.0", "keys"]) if tenant_ok => {
-            json(StatusCode::OK, &joinery_azure::sign::jwks(&[&emu.issuer]))
+            json(StatusCode::OK, &crate::azure::sign::jwks(&[&emu.issuer]))
         }
         (&Method::POST, [_, "oauth2", "v2.0", "token"]) => token(emu, &req, tenant, true),
         (&Method::POST, [_, "oauth2", "token"]) => token(emu, &req, tenant, false),

@@ -54,9 +54,17 @@ impl Req {
 /// A response.
 pub type Resp = Response<Full<Bytes>>;
 
-/// A JSON response.
-pub fn json(status: StatusCode, v: &serde_json::Value) -> Resp {
-    let mut r = Response::new(Full::new(Bytes::from(v.to_string())));
+/// A JSON response. The body goes through `serde_json::Value`, whose maps are sorted, so a
+/// typed body and a `json!` one come out with their keys in the same (alphabetical) order.
+pub fn json(status: StatusCode, v: &impl serde::Serialize) -> Resp {
+    let body = match serde_json::to_value(v) {
+        Ok(v) => v.to_string(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot encode an emulator response");
+            return empty(StatusCode::INTERNAL_SERVER_ERROR);
+        }
+    };
+    let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = status;
     r.headers_mut().insert(
         hyper::header::CONTENT_TYPE,

@@ -19,9 +19,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::azure::sign::{ManagedIdentityTokenSpec, imds_token_response};
 use hyper::{Method, StatusCode};
 use joinery_azure::attested::{AttestedData, Plan, TimeStamp};
-use joinery_azure::sign::{ManagedIdentityTokenSpec, imds_token_response};
 use serde_json::json;
 use time::OffsetDateTime;
 

@@ -10,9 +10,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::azure::sign::{AttestedSigner, EmulatorPki, EmulatorPkiConfig, TokenIssuer, generate_rsa_key_pkcs8};
 use anyhow::{Context, Result};
 use base64::Engine as _;
-use joinery_azure::sign::{AttestedSigner, EmulatorPki, EmulatorPkiConfig, TokenIssuer, generate_rsa_key_pkcs8};
 use joinery_util::fs::{SECRET_FILE_MODE, write_atomic};
 use serde::{Deserialize, Serialize};
 

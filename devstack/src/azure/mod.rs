@@ -10,6 +10,7 @@
 //!   and the fault-injection hook;
 //! * [`entra`]: OIDC discovery, JWKS and the client-credentials token endpoints (HTTPS);
 //! * [`arm`]: ARM with RBAC (HTTPS), over the persisted [`state`];
+//! * [`sign`]: what Azure signs (attested documents, managed-identity tokens, JWKS);
 //! * [`keys`]: persisted PKI and keys; [`fixture`]: the seed; [`rbac`]: role evaluation;
 //! * [`verifier`]: the server-side Azure join check.
 //!
@@ -32,6 +33,7 @@ pub mod http;
 pub mod imds;
 pub mod keys;
 pub mod rbac;
+pub mod sign;
 pub mod state;
 pub mod verifier;
 
@@ -42,11 +44,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use joinery_azure::sign::{AttestedSigner, TokenIssuer};
 use joinery_util::fs::{ensure_private_dir, write_atomic};
 use serde::{Deserialize, Serialize};
+use sign::{AttestedSigner, TokenIssuer};
 use tokio::net::TcpListener;
 
+use crate::teleport::delegated::JoinMethods;
 use fixture::AzureFixture;
 use state::ArmStore;
 
@@ -167,8 +170,6 @@ pub struct Started {
     pub info: AzureInfo,
     /// Variables to add to `provider_env`.
     pub provider_env: BTreeMap<String, String>,
-    /// The join verifier.
-    pub verifier: Arc<verifier::AzureVerifier>,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -205,11 +206,13 @@ fn env_docs() -> BTreeMap<String, String> {
     .collect()
 }
 
-/// Starts the emulator's listeners (state in `dir/azure`), running until `shutdown` is set.
+/// Starts the emulator's listeners (state in `dir/azure`), running until `shutdown` is set,
+/// and registers the `azure` join method's verifier in `joins`.
 pub async fn start(
     dir: &Path,
     fixture: &AzureFixture,
     shutdown: tokio::sync::watch::Receiver<bool>,
+    joins: &mut JoinMethods,
 ) -> Result<Started> {
     let dir = dir.join("azure");
     ensure_private_dir(&dir).with_context(|| format!("cannot use {}", dir.display()))?;
@@ -286,13 +289,13 @@ pub async fn start(
     ));
 
     let https_ca_pem = std::fs::read(&tls.ca_file).with_context(|| format!("cannot read {}", tls.ca_file.display()))?;
-    let verifier = Arc::new(verifier::AzureVerifier::new(verifier::VerifierConfig {
+    joins.register(Arc::new(verifier::AzureVerifier::new(verifier::VerifierConfig {
         root_der: pki.root_der()?,
         aia_host: format!("127.0.0.1:{}", ports.imds),
         authority: authority.clone(),
         arm_endpoint: arm_endpoint.clone(),
         https_ca_pem,
-    })?);
+    })?));
 
     let info = emu.arm.read(|s| {
         let identities = s
@@ -372,5 +375,5 @@ pub async fn start(
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     tracing::info!(imds = %imds_base, authority = %authority, arm = %arm_endpoint, "Azure emulator is up");
-    Ok(Started { info, provider_env, verifier })
+    Ok(Started { info, provider_env })
 }

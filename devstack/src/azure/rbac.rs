@@ -6,25 +6,7 @@
 //! `Microsoft.Compute/virtualMachines/read` on the VM's scope gets Azure's 403
 //! `AuthorizationFailed`, so the verifier refuses it as Teleport would.
 
-use serde::{Deserialize, Serialize};
-
-/// One permission block of a role definition.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Permission {
-    /// Allowed control-plane actions (patterns with `*`).
-    #[serde(default)]
-    pub actions: Vec<String>,
-    /// Excluded actions.
-    #[serde(default)]
-    pub not_actions: Vec<String>,
-    /// Allowed data actions.
-    #[serde(default)]
-    pub data_actions: Vec<String>,
-    /// Excluded data actions.
-    #[serde(default)]
-    pub not_data_actions: Vec<String>,
-}
+pub use joinery_azure::arm::Permission;
 
 /// A built-in role.
 pub struct BuiltinRole {
@@ -38,6 +20,14 @@ pub struct BuiltinRole {
     pub actions: &'static [&'static str],
     /// Not-actions.
     pub not_actions: &'static [&'static str],
+}
+
+impl BuiltinRole {
+    /// The role's one permission block.
+    pub fn permissions(&self) -> Vec<Permission> {
+        let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        vec![Permission { actions: owned(self.actions), not_actions: owned(self.not_actions), ..Default::default() }]
+    }
 }
 
 /// The built-in roles the emulator knows.

@@ -327,6 +327,23 @@ impl ArmState {
         }
     }
 
+    /// A resource group (names compare case-insensitively, as ARM's do).
+    pub fn resource_group(&self, subscription: &str, name: &str) -> Option<&ResourceGroup> {
+        self.resource_groups
+            .iter()
+            .find(|g| g.subscription.eq_ignore_ascii_case(subscription) && g.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The index of the VM `name` in a resource group.
+    pub fn vm_index(&self, subscription: &str, resource_group: &str, name: &str) -> Option<usize> {
+        position(&self.vms, subscription, resource_group, name)
+    }
+
+    /// The index of the user-assigned identity `name` in a resource group.
+    pub fn identity_index(&self, subscription: &str, resource_group: &str, name: &str) -> Option<usize> {
+        position(&self.identities, subscription, resource_group, name)
+    }
+
     /// A VM by name (case-insensitive).
     pub fn vm(&self, name: &str) -> Option<&Vm> {
         self.vms.iter().find(|v| v.name.eq_ignore_ascii_case(name))
@@ -350,11 +367,7 @@ impl ArmState {
     /// The permissions of a role definition GUID (built-in or custom).
     pub fn role_permissions(&self, role: &str) -> Option<Vec<Permission>> {
         if let Some(b) = rbac::builtin_role(role) {
-            return Some(vec![Permission {
-                actions: b.actions.iter().map(|s| s.to_string()).collect(),
-                not_actions: b.not_actions.iter().map(|s| s.to_string()).collect(),
-                ..Default::default()
-            }]);
+            return Some(b.permissions());
         }
         self.role_definitions.iter().find(|d| d.name.eq_ignore_ascii_case(role)).map(|d| d.permissions.clone())
     }
@@ -378,6 +391,30 @@ impl ArmState {
                     && self.role_permissions(&a.role_definition).is_some_and(|p| rbac::permissions_allow(&p, action))
             })
     }
+}
+
+/// A resource that lives in a resource group.
+trait Grouped {
+    /// Subscription, resource group and name.
+    fn place(&self) -> [&str; 3];
+}
+
+impl Grouped for Vm {
+    fn place(&self) -> [&str; 3] {
+        [&self.subscription, &self.resource_group, &self.name]
+    }
+}
+
+impl Grouped for Identity {
+    fn place(&self) -> [&str; 3] {
+        [&self.subscription, &self.resource_group, &self.name]
+    }
+}
+
+/// Where `subscription/resource_group/name` is in `items`, ignoring case.
+fn position<T: Grouped>(items: &[T], subscription: &str, resource_group: &str, name: &str) -> Option<usize> {
+    let wanted = [subscription, resource_group, name];
+    items.iter().position(|i| i.place().iter().zip(wanted).all(|(a, b)| a.eq_ignore_ascii_case(b)))
 }
 
 /// How an error type represents a failure to persist the state.

@@ -27,7 +27,11 @@ use joinery_teleport::proto::types::ProvisionTokenV2;
 use time::OffsetDateTime;
 use tonic::Status;
 
-use crate::teleport::join::{ChallengeSolution, DelegatedJoin};
+use joinery_teleport::proto::teleport::join::v1;
+
+use crate::teleport::delegated::{
+    BotKeys, ChallengeJoin, ChallengeSolution, DelegatedJoin, Exchange, bot_params, unexpected_message,
+};
 
 /// Verifies Azure joins against the emulator.
 pub struct AzureVerifier {
@@ -151,6 +155,56 @@ impl DelegatedJoin for AzureVerifier {
         "azure"
     }
 
+    /// `AzureInit` (bot parameters) → `AzureChallenge` → `AzureChallengeSolution`.
+    async fn join_v1(
+        &self,
+        token: &ProvisionTokenV2,
+        first: v1::join_request::Payload,
+        exchange: &mut Exchange<'_>,
+    ) -> Result<BotKeys, Status> {
+        let v1::join_request::Payload::AzureInit(init) = first else {
+            return Err(unexpected_message(self.method()));
+        };
+        let keys = bot_params(init.client_params)?;
+        let challenge = self.challenge();
+        exchange
+            .send(v1::join_response::Payload::Challenge(v1::Challenge {
+                payload: Some(v1::challenge::Payload::AzureChallenge(v1::AzureChallenge {
+                    challenge: challenge.clone(),
+                })),
+            }))
+            .await?;
+        let solution = match exchange.next().await? {
+            v1::join_request::Payload::Solution(v1::ChallengeSolution {
+                payload: Some(v1::challenge_solution::Payload::AzureChallengeSolution(s)),
+            }) => s,
+            _ => return Err(Status::invalid_argument("expected an Azure challenge solution")),
+        };
+        if solution.attested_data.is_empty() {
+            return Err(Status::invalid_argument("client did not send attested data"));
+        }
+        if solution.access_token.is_empty() {
+            return Err(Status::invalid_argument("client did not send access token"));
+        }
+        if solution.intermediate.is_empty() {
+            return Err(Status::invalid_argument("client did not send intermediate CAs"));
+        }
+        let solution = ChallengeSolution {
+            attested_data: solution.attested_data,
+            intermediate: Some(solution.intermediate),
+            access_token: solution.access_token,
+        };
+        self.verify(token, &challenge, solution).await?;
+        Ok(keys)
+    }
+
+    fn legacy_challenge(&self) -> Option<&dyn ChallengeJoin> {
+        Some(self)
+    }
+}
+
+#[tonic::async_trait]
+impl ChallengeJoin for AzureVerifier {
     fn challenge(&self) -> String {
         let bytes: [u8; 24] = rand::random();
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)

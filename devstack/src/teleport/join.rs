@@ -3,8 +3,9 @@
 //! Both end in [`issue_bot_certs`], which applies Teleport's common checks
 //! (token live, role allowed, bot exists), records a bot instance and signs
 //! certificates. The legacy service speaks PEM / authorized_keys; the new
-//! one DER / SSH wire format. Join methods that prove identity with a
-//! challenge (Azure) plug in through [`DelegatedJoin`].
+//! one DER / SSH wire format. Methods other than `token` are looked up by
+//! name in the cluster's [`JoinMethods`](super::delegated::JoinMethods)
+//! (see [`super::delegated`]).
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -20,40 +21,13 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::ca::{IssuedCerts, UserCertRequest};
+use super::delegated::{BotKeys, ChallengeSolution, Exchange, bot_params, unexpected_message};
 use super::resources::{bot_resource_name, mask};
 use super::store::BotInstance;
 use super::{Cluster, bot_ttl};
 
 /// The key suite the devstack advertises (ECDSA P-256 for bots).
 pub const SIGNATURE_ALGORITHM_SUITE: &str = "balanced-v1";
-
-/// What a client sent to prove a delegated identity (Azure's shape).
-#[derive(Debug, Clone)]
-pub struct ChallengeSolution {
-    /// Raw IMDS attested-document body.
-    pub attested_data: Vec<u8>,
-    /// Issuer chain, concatenated DER (`teleport.join.v1` only).
-    pub intermediate: Option<Vec<u8>>,
-    /// Raw managed-identity access token.
-    pub access_token: String,
-}
-
-/// A join method proven by answering a challenge, such as `azure`.
-#[tonic::async_trait]
-pub trait DelegatedJoin: Send + Sync {
-    /// The method's name in tokens (`azure`).
-    fn method(&self) -> &'static str;
-    /// A fresh challenge for the client.
-    fn challenge(&self) -> String;
-    /// Checks the solution against the token's rules; the message of an
-    /// error says which check failed.
-    async fn verify(
-        &self,
-        token: &ProvisionTokenV2,
-        challenge: &str,
-        solution: ChallengeSolution,
-    ) -> Result<(), Status>;
-}
 
 /// Parses a PEM `PUBLIC KEY` (PKIX) into DER.
 pub fn tls_key_from_pem(pem: &[u8]) -> Result<Vec<u8>, Status> {
@@ -68,7 +42,8 @@ pub fn tls_key_from_pem(pem: &[u8]) -> Result<Vec<u8>, Status> {
     Ok(der)
 }
 
-fn check_spki(der: &[u8]) -> Result<(), Status> {
+/// Checks DER is a PKIX SubjectPublicKeyInfo.
+pub(super) fn check_spki(der: &[u8]) -> Result<(), Status> {
     use x509_parser::prelude::FromDer;
     x509_parser::x509::SubjectPublicKeyInfo::from_der(der)
         .map(|_| ())
@@ -186,13 +161,20 @@ impl LegacyJoinService for LegacyJoinApi {
         &self,
         req: Request<Streaming<joinery_teleport::proto::legacy::RegisterUsingAzureMethodRequest>>,
     ) -> Result<Response<AzureStream>, Status> {
-        let delegated = self.0.delegated.clone().ok_or_else(|| Status::unimplemented("azure join is not enabled"))?;
+        let delegated = self
+            .0
+            .joins
+            .get("azure")
+            .filter(|j| j.legacy_challenge().is_some())
+            .ok_or_else(|| Status::unimplemented("azure join is not enabled"))?;
         let cluster = self.0.clone();
         let mut inbound = req.into_inner();
         let (tx, rx) = mpsc::channel(2);
         tokio::spawn(async move {
             use joinery_teleport::proto::legacy::RegisterUsingAzureMethodResponse as Resp;
-            let challenge = delegated.challenge();
+            // Present: checked before the stream was accepted.
+            let Some(azure) = delegated.legacy_challenge() else { return };
+            let challenge = azure.challenge();
             // The server speaks first on this stream.
             if tx.send(Ok(Resp { challenge: challenge.clone(), certs: None })).await.is_err() {
                 return;
@@ -214,7 +196,7 @@ impl LegacyJoinService for LegacyJoinApi {
                 if method != delegated.method() {
                     return Err(Status::permission_denied("this token does not support the Azure join method"));
                 }
-                delegated
+                azure
                     .verify(
                         &token,
                         &challenge,
@@ -251,56 +233,14 @@ pub struct JoinApiV1(pub Arc<Cluster>);
 
 type JoinStream = tonic::codegen::BoxStream<v1::JoinResponse>;
 
-fn response(payload: v1::join_response::Payload) -> v1::JoinResponse {
-    v1::JoinResponse { payload: Some(payload) }
-}
-
-/// Validates bot parameters as `lib/join/internal/messages` does and
-/// decodes the keys.
-fn bot_params(
-    params: Option<v1::ClientParams>,
-) -> Result<(Vec<u8>, ssh_key::PublicKey, Option<prost_types::Timestamp>), Status> {
-    let bot = match params.and_then(|p| p.payload) {
-        Some(v1::client_params::Payload::BotParams(b)) => b,
-        Some(v1::client_params::Payload::HostParams(_)) => {
-            return Err(Status::invalid_argument("the devstack joins bots only: expected BotParams"));
-        }
-        None => return Err(Status::invalid_argument("ClientParams: BotParams is required")),
-    };
-    let keys = bot.public_keys.unwrap_or_default();
-    if bot.expires.is_none() {
-        return Err(Status::invalid_argument("BotParams: Expires is required"));
-    }
-    if keys.public_tls_key.is_empty() {
-        return Err(Status::invalid_argument("PublicKeys: PublicTlsKey is required"));
-    }
-    if keys.public_ssh_key.is_empty() {
-        return Err(Status::invalid_argument("PublicKeys: PublicSshKey is required"));
-    }
-    check_spki(&keys.public_tls_key)?;
-    let ssh = ssh_key::PublicKey::from_bytes(&keys.public_ssh_key)
-        .map_err(|_| Status::invalid_argument("PublicKeys: PublicSshKey is not SSH wire format"))?;
-    Ok((keys.public_tls_key, ssh, bot.expires))
-}
-
-async fn next_payload(inbound: &mut Streaming<v1::JoinRequest>) -> Result<v1::join_request::Payload, Status> {
-    match inbound.message().await? {
-        Some(v1::JoinRequest { payload: Some(v1::join_request::Payload::GivingUp(g)) }) => {
-            Err(Status::aborted(format!("client gave up: {}", g.msg)))
-        }
-        Some(v1::JoinRequest { payload: Some(p) }) => Ok(p),
-        Some(_) => Err(Status::invalid_argument("empty or unsupported join request message")),
-        None => Err(Status::invalid_argument("join stream closed by the client")),
-    }
-}
-
 impl JoinApiV1 {
     async fn run(
         cluster: Arc<Cluster>,
         mut inbound: Streaming<v1::JoinRequest>,
         tx: mpsc::Sender<Result<v1::JoinResponse, Status>>,
     ) -> Result<v1::Certificates, Status> {
-        let init = match next_payload(&mut inbound).await? {
+        let mut exchange = Exchange::new(&mut inbound, &tx);
+        let init = match exchange.next().await? {
             v1::join_request::Payload::ClientInit(i) => i,
             _ => return Err(Status::invalid_argument("expected ClientInit as the first message")),
         };
@@ -317,64 +257,22 @@ impl JoinApiV1 {
         {
             return Err(wrong_method(&method));
         }
-        let send = |p| {
-            let tx = tx.clone();
-            async move { tx.send(Ok(response(p))).await.map_err(|_| Status::cancelled("client went away")) }
-        };
-        send(v1::join_response::Payload::Init(v1::ServerInit {
-            join_method: method.clone(),
-            signature_algorithm_suite: SIGNATURE_ALGORITHM_SUITE.into(),
-        }))
-        .await?;
-        let (tls, ssh, expires) = match (method.as_str(), next_payload(&mut inbound).await?) {
+        exchange
+            .send(v1::join_response::Payload::Init(v1::ServerInit {
+                join_method: method.clone(),
+                signature_algorithm_suite: SIGNATURE_ALGORITHM_SUITE.into(),
+            }))
+            .await?;
+        let first = exchange.next().await?;
+        let keys: BotKeys = match (method.as_str(), first) {
             ("token", v1::join_request::Payload::TokenInit(t)) => bot_params(t.client_params)?,
-            (m, v1::join_request::Payload::AzureInit(a))
-                if cluster.delegated.as_ref().is_some_and(|d| d.method() == m) =>
-            {
-                let delegated = cluster.delegated.clone().ok_or_else(|| Status::internal("no verifier"))?;
-                let params = bot_params(a.client_params)?;
-                let challenge = delegated.challenge();
-                send(v1::join_response::Payload::Challenge(v1::Challenge {
-                    payload: Some(v1::challenge::Payload::AzureChallenge(v1::AzureChallenge {
-                        challenge: challenge.clone(),
-                    })),
-                }))
-                .await?;
-                let solution = match next_payload(&mut inbound).await? {
-                    v1::join_request::Payload::Solution(v1::ChallengeSolution {
-                        payload: Some(v1::challenge_solution::Payload::AzureChallengeSolution(s)),
-                    }) => s,
-                    _ => return Err(Status::invalid_argument("expected an Azure challenge solution")),
-                };
-                if solution.attested_data.is_empty() {
-                    return Err(Status::invalid_argument("client did not send attested data"));
-                }
-                if solution.access_token.is_empty() {
-                    return Err(Status::invalid_argument("client did not send access token"));
-                }
-                if solution.intermediate.is_empty() {
-                    return Err(Status::invalid_argument("client did not send intermediate CAs"));
-                }
-                delegated
-                    .verify(
-                        &token,
-                        &challenge,
-                        ChallengeSolution {
-                            attested_data: solution.attested_data,
-                            intermediate: Some(solution.intermediate),
-                            access_token: solution.access_token,
-                        },
-                    )
-                    .await?;
-                params
-            }
-            (m, _) => {
-                return Err(Status::invalid_argument(format!(
-                    "unexpected message for the {m:?} join method (unsupported join method or message type)"
-                )));
-            }
+            (m, first) => match cluster.joins.get(m) {
+                Some(delegated) => delegated.join_v1(&token, first, &mut exchange).await?,
+                None => return Err(unexpected_message(m)),
+            },
         };
-        let issued = issue_bot_certs(&cluster, &token, &init.system_role, &tls, &ssh, expires.as_ref())?;
+        let issued =
+            issue_bot_certs(&cluster, &token, &init.system_role, &keys.tls_der, &keys.ssh, keys.expires.as_ref())?;
         Ok(v1::Certificates {
             tls_cert: issued.tls_der,
             tls_ca_certs: vec![cluster.ca.tls_host_ca_der().to_vec()],
@@ -393,9 +291,10 @@ impl JoinServiceV1 for JoinApiV1 {
         tokio::spawn(async move {
             let result = JoinApiV1::run(cluster, inbound, tx.clone()).await;
             let msg = result.map(|certs| {
-                response(v1::join_response::Payload::Result(v1::Result {
+                let result = v1::Result {
                     payload: Some(v1::result::Payload::BotResult(v1::BotResult { certificates: Some(certs) })),
-                }))
+                };
+                v1::JoinResponse { payload: Some(v1::join_response::Payload::Result(result)) }
             });
             if let Err(e) = &msg {
                 tracing::warn!(code = ?e.code(), reason = %e.message(), "join rejected");

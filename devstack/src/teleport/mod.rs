@@ -4,7 +4,9 @@
 //! * [`ca`]: the cluster's certificate authorities.
 //! * [`store`]: persisted tokens, bots, users, roles and bot instances.
 //! * [`resources`]: Teleport's validation rules for tokens and bots.
-//! * [`auth`], [`bots`], [`join`]: the gRPC services.
+//! * [`auth`], [`bots`], [`join`]: the gRPC services; [`delegated`]: the
+//!   registry of join methods other than `token` (Azure's is registered by
+//!   the Azure emulator).
 //! * [`listener`]: the TLS listener shared by authenticated API clients
 //!   (mTLS, ALPN `h2`) and unauthenticated join clients (ALPN
 //!   `teleport-proxy-grpc`).
@@ -12,12 +14,12 @@
 pub mod auth;
 pub mod bots;
 pub mod ca;
+pub mod delegated;
 pub mod join;
 pub mod listener;
 pub mod resources;
 pub mod store;
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use joinery_teleport::CertInfo;
@@ -40,8 +42,8 @@ pub struct Cluster {
     pub ca: Authority,
     /// Persisted resources.
     pub store: Store,
-    /// Verifier for delegated join methods other than `token` (Azure).
-    pub delegated: Option<Arc<dyn join::DelegatedJoin>>,
+    /// Verifiers of the join methods other than `token`, by name.
+    pub joins: delegated::JoinMethods,
 }
 
 impl Cluster {

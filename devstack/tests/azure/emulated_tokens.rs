@@ -1,12 +1,17 @@
+//! What the emulator issues as Entra would (managed-identity tokens, JWKS, OIDC discovery,
+//! IMDS token responses), verified by `joinery_azure::jwt`: valid tokens pass, every forgery
+//! and mismatch is refused, discovery fetches and caches keys.
+
 use std::time::Duration;
 
 use base64::Engine as _;
 use joinery_azure::jwt::{self, ARM_AUDIENCE, AccessTokenVerifier, TokenError, VerifierOptions, verify_with_keys};
-use joinery_azure::sign::{self, ManagedIdentityTokenSpec, TokenIssuer};
+use joinery_devstack::azure::http::{bytes, json};
+use joinery_devstack::azure::sign::{self, ManagedIdentityTokenSpec, TokenIssuer};
 use jsonwebtoken::jwk::JwkSet;
 use time::OffsetDateTime;
 
-use crate::common::{self, Response};
+use crate::test_server::TestServer;
 
 const TID: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const VM: &str = "/subscriptions/sub-1/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachines/vm1";
@@ -196,14 +201,15 @@ async fn discovery_fetches_and_caches_keys() {
     let jwks = sign::jwks(&[&issuer]);
     let port_slot: std::sync::Arc<std::sync::OnceLock<String>> = Default::default();
     let ps = port_slot.clone();
-    let server = common::spawn(move |req, _| {
+    let server = TestServer::start(move |req| {
         let base = ps.get().unwrap();
-        match req.path() {
-            p if p == format!("/{TID}/.well-known/openid-configuration") => {
-                Response::json(200, sign::openid_configuration(TID, &format!("{base}/common/discovery/keys"), base))
-            }
-            "/common/discovery/keys" => Response::json(200, jwks.clone()),
-            _ => Response::new(404, "{}"),
+        match req.path.as_str() {
+            p if p == format!("/{TID}/.well-known/openid-configuration") => json(
+                hyper::StatusCode::OK,
+                &sign::openid_configuration(TID, &format!("{base}/common/discovery/keys"), base),
+            ),
+            "/common/discovery/keys" => json(hyper::StatusCode::OK, &jwks),
+            _ => bytes(hyper::StatusCode::NOT_FOUND, "application/json", b"{}".to_vec()),
         }
     })
     .await;
@@ -234,9 +240,9 @@ async fn discovery_fetches_and_caches_keys() {
         ..Default::default()
     })
     .unwrap();
-    let before = server.requests().len();
+    let before = server.requests();
     assert!(matches!(strict.verify(&token, now).await.unwrap_err(), TokenError::WrongTenant { .. }));
-    assert_eq!(server.requests().len(), before);
+    assert_eq!(server.requests(), before);
 }
 
 #[test]

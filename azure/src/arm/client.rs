@@ -12,17 +12,18 @@
 //! * Listing follows `nextLink`, but only while it stays on the configured base URL, so the
 //!   bearer token is never sent elsewhere.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
 use joinery_util::guid::is_guid;
-use serde::Deserialize;
+use serde::Serialize;
 
-/// Public ARM endpoint.
-pub const ARM_ENDPOINT: &str = "https://management.azure.com";
-/// api-version used for `Microsoft.Compute/virtualMachines`.
-pub const COMPUTE_API_VERSION: &str = "2024-11-01";
+use super::{
+    ARM_ENDPOINT, AUTHORIZATION_API_VERSION, AsyncOperation, COMPUTE_API_VERSION, ErrorResponse, Identity,
+    MSI_API_VERSION, Page, RoleAssignment, RoleAssignmentRequest, RoleDefinition, RoleDefinitionRequest,
+    VirtualMachine, VmIdentityPatch, VmPatch,
+};
+use crate::http::percent_encode;
 
 const MAX_BODY: usize = 16 * 1024 * 1024;
 const MAX_PAGES: usize = 1000;
@@ -59,71 +60,6 @@ pub enum ArmError {
     /// Bad input or setup.
     #[error("ARM client: {0}")]
     Invalid(String),
-}
-
-/// A user-assigned identity attached to a VM.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UserAssignedIdentity {
-    /// Principal (object) id.
-    #[serde(default)]
-    pub principal_id: Option<String>,
-    /// Client id.
-    #[serde(default)]
-    pub client_id: Option<String>,
-}
-
-/// `identity` of a VM.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VmIdentity {
-    /// `SystemAssigned`, `UserAssigned`, `SystemAssigned, UserAssigned` or `None`.
-    #[serde(rename = "type", default)]
-    pub kind: Option<String>,
-    /// Principal id of the system-assigned identity.
-    #[serde(default)]
-    pub principal_id: Option<String>,
-    /// Tenant of the system-assigned identity.
-    #[serde(default)]
-    pub tenant_id: Option<String>,
-    /// UAMI resource id → ids.
-    #[serde(default)]
-    pub user_assigned_identities: BTreeMap<String, UserAssignedIdentity>,
-}
-
-/// `properties` of a VM (only what Joinery uses).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VmProperties {
-    /// The VM's unique id (= attested `vmId`).
-    #[serde(default)]
-    pub vm_id: Option<String>,
-}
-
-/// A virtual machine, as ARM returns it (trimmed).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct VirtualMachine {
-    /// ARM resource id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Region.
-    #[serde(default)]
-    pub location: Option<String>,
-    /// Properties.
-    #[serde(default)]
-    pub properties: VmProperties,
-    /// Identity block.
-    #[serde(default)]
-    pub identity: Option<VmIdentity>,
-}
-
-#[derive(Deserialize)]
-struct VmList {
-    #[serde(default)]
-    value: Vec<VirtualMachine>,
-    #[serde(rename = "nextLink", default)]
-    next_link: Option<String>,
 }
 
 /// Options for [`ArmClient::new`].
@@ -186,18 +122,7 @@ impl ArmClient {
             .await
             .map_err(|m| ArmError::Http { url: url.to_string(), message: m })?;
         if !status.is_success() {
-            #[derive(Deserialize)]
-            struct Envelope {
-                error: Inner,
-            }
-            #[derive(Deserialize)]
-            struct Inner {
-                #[serde(default)]
-                code: String,
-                #[serde(default)]
-                message: String,
-            }
-            return Err(match serde_json::from_slice::<Envelope>(&body) {
+            return Err(match serde_json::from_slice::<ErrorResponse>(&body) {
                 Ok(e) => ArmError::Api { status: status.as_u16(), code: e.error.code, message: e.error.message },
                 Err(_) => ArmError::Api {
                     status: status.as_u16(),
@@ -207,6 +132,12 @@ impl ArmClient {
             });
         }
         Ok((status.as_u16(), async_op, body))
+    }
+
+    /// A request body as JSON. Through `Value`, whose maps are sorted, so keys go out in a
+    /// stable order whatever the struct's field order.
+    fn encode(url: &str, body: &impl Serialize) -> Result<serde_json::Value, ArmError> {
+        serde_json::to_value(body).map_err(|e| ArmError::Invalid(format!("request body for {url}: {e}")))
     }
 
     fn decode<T: serde::de::DeserializeOwned>(url: &str, body: &[u8]) -> Result<T, ArmError> {
@@ -247,7 +178,7 @@ impl ArmClient {
         );
         let mut out = Vec::new();
         for _ in 0..MAX_PAGES {
-            let page: VmList = self.get_json(&url).await?;
+            let page: Page<VirtualMachine> = self.get_json(&url).await?;
             out.extend(page.value);
             match page.next_link.filter(|l| !l.is_empty()) {
                 None => return Ok(out),
@@ -262,11 +193,6 @@ impl ArmClient {
         Err(ArmError::Invalid(format!("more than {MAX_PAGES} pages of VMs")))
     }
 }
-
-/// api-version used for `Microsoft.ManagedIdentity/userAssignedIdentities`.
-pub const MSI_API_VERSION: &str = "2023-01-31";
-/// api-version used for `Microsoft.Authorization` role assignments and definitions.
-pub const AUTHORIZATION_API_VERSION: &str = "2022-04-01";
 
 /// How long [`ArmClient::patch_vm_identity`] waits for the asynchronous operation.
 const ASYNC_POLLS: u32 = 120;
@@ -294,141 +220,6 @@ impl ArmError {
     }
 }
 
-/// `properties` of a user-assigned identity.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct IdentityProperties {
-    /// Client (application) id.
-    #[serde(default)]
-    pub client_id: String,
-    /// Principal (object) id.
-    #[serde(default)]
-    pub principal_id: String,
-    /// Tenant id.
-    #[serde(default)]
-    pub tenant_id: String,
-}
-
-/// A user-assigned managed identity.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Identity {
-    /// ARM id (ARM spells `resourcegroups` in lower case here).
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Region.
-    #[serde(default)]
-    pub location: Option<String>,
-    /// Ids.
-    #[serde(default)]
-    pub properties: IdentityProperties,
-}
-
-/// `properties` of a role assignment.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RoleAssignmentProperties {
-    /// Role definition id (scoped or tenant-level; compare by the trailing GUID).
-    #[serde(default)]
-    pub role_definition_id: String,
-    /// Principal (object) id.
-    #[serde(default)]
-    pub principal_id: String,
-    /// Scope.
-    #[serde(default)]
-    pub scope: String,
-    /// Description.
-    #[serde(default)]
-    pub description: Option<String>,
-}
-
-/// A role assignment.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct RoleAssignment {
-    /// `{scope}/providers/Microsoft.Authorization/roleAssignments/{name}`.
-    pub id: String,
-    /// The GUID name.
-    pub name: String,
-    /// Properties.
-    #[serde(default)]
-    pub properties: RoleAssignmentProperties,
-}
-
-/// One permission block of a role definition.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Permission {
-    /// Allowed actions.
-    #[serde(default)]
-    pub actions: Vec<String>,
-    /// Excluded actions.
-    #[serde(default)]
-    pub not_actions: Vec<String>,
-    /// Allowed data actions.
-    #[serde(default)]
-    pub data_actions: Vec<String>,
-    /// Excluded data actions.
-    #[serde(default)]
-    pub not_data_actions: Vec<String>,
-}
-
-/// `properties` of a role definition.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RoleDefinitionProperties {
-    /// Display name (unique in the directory).
-    #[serde(default)]
-    pub role_name: String,
-    /// `BuiltInRole` or `CustomRole`.
-    #[serde(rename = "type", default)]
-    pub kind: String,
-    /// Permissions.
-    #[serde(default)]
-    pub permissions: Vec<Permission>,
-    /// Where it may be assigned.
-    #[serde(default)]
-    pub assignable_scopes: Vec<String>,
-}
-
-/// A role definition.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct RoleDefinition {
-    /// `[/subscriptions/{s}]/providers/Microsoft.Authorization/roleDefinitions/{guid}`.
-    pub id: String,
-    /// The GUID.
-    pub name: String,
-    /// Properties.
-    #[serde(default)]
-    pub properties: RoleDefinitionProperties,
-}
-
-#[derive(Deserialize)]
-struct List<T> {
-    #[serde(default = "Vec::new")]
-    value: Vec<T>,
-}
-
-#[derive(Deserialize)]
-struct AsyncOperation {
-    #[serde(default)]
-    status: String,
-    #[serde(default)]
-    error: Option<serde_json::Value>,
-}
-
-/// Percent-encodes a query value (RFC 3986 unreserved characters kept).
-fn encode_query(v: &str) -> String {
-    v.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 impl ArmClient {
     /// `GET` a user-assigned identity by id.
     pub async fn get_identity(&self, id: &str) -> Result<Identity, ArmError> {
@@ -439,15 +230,19 @@ impl ArmClient {
         self.get_json(&self.url(id, MSI_API_VERSION)?).await
     }
 
-    /// `PATCH`es a VM's `identity` block and waits for the asynchronous operation; returns
-    /// the VM as it is afterwards.
+    /// `PATCH`es a VM's `identity` block ([`VmIdentityPatch::attach`] /
+    /// [`VmIdentityPatch::detach`]) and waits for the asynchronous operation; returns the VM
+    /// as it is afterwards.
     pub async fn patch_vm_identity(
         &self,
         vm_id: &str,
-        identity: serde_json::Value,
+        identity: impl Into<IdentityPatch>,
     ) -> Result<VirtualMachine, ArmError> {
         let url = self.url(vm_id, COMPUTE_API_VERSION)?;
-        let body = serde_json::json!({ "identity": identity });
+        let body = match identity.into() {
+            IdentityPatch::Typed(p) => Self::encode(&url, &VmPatch { identity: Some(p) })?,
+            IdentityPatch::Json(identity) => serde_json::json!({ "identity": identity }),
+        };
         let (status, op, _) = self.send(reqwest::Method::PATCH, &url, Some(&body)).await?;
         if (status == 202 || status == 201)
             && let Some(op) = op
@@ -468,19 +263,19 @@ impl ArmClient {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
-            let op: AsyncOperation = if body.is_empty() {
-                AsyncOperation { status: "Succeeded".into(), error: None }
-            } else {
-                Self::decode(op_url, &body)?
-            };
+            if body.is_empty() {
+                return Ok(());
+            }
+            let op: AsyncOperation = Self::decode(op_url, &body)?;
             match op.status.as_str() {
                 "Succeeded" | "" => return Ok(()),
                 "Failed" | "Canceled" => {
                     let e = op.error.unwrap_or_default();
+                    let or = |s: String, default: &str| if s.is_empty() { default.to_string() } else { s };
                     return Err(ArmError::Api {
                         status: 200,
-                        code: e["code"].as_str().unwrap_or(&op.status).to_string(),
-                        message: e["message"].as_str().unwrap_or("the asynchronous operation failed").to_string(),
+                        code: or(e.code, &op.status),
+                        message: or(e.message, "the asynchronous operation failed"),
                     });
                 }
                 _ => tokio::time::sleep(Duration::from_secs(1)).await,
@@ -503,16 +298,8 @@ impl ArmClient {
         }
         let id = format!("{}/providers/Microsoft.Authorization/roleAssignments/{name}", scope.trim_end_matches('/'));
         let url = self.url(&id, AUTHORIZATION_API_VERSION)?;
-        let mut props = serde_json::json!({
-            "roleDefinitionId": role_definition_id,
-            "principalId": principal_id,
-            "principalType": "ServicePrincipal",
-        });
-        if let Some(d) = description {
-            props["description"] = serde_json::Value::String(d.to_string());
-        }
-        let (_, _, body) =
-            self.send(reqwest::Method::PUT, &url, Some(&serde_json::json!({ "properties": props }))).await?;
+        let request = RoleAssignmentRequest::service_principal(role_definition_id, principal_id, description);
+        let (_, _, body) = self.send(reqwest::Method::PUT, &url, Some(&Self::encode(&url, &request)?)).await?;
         Self::decode(&url, &body)
     }
 
@@ -544,9 +331,9 @@ impl ArmClient {
         let url = format!(
             "{}&$filter={}",
             self.url(&id, AUTHORIZATION_API_VERSION)?,
-            encode_query(&format!("principalId eq '{principal_id}'"))
+            percent_encode(&format!("principalId eq '{principal_id}'"))
         );
-        Ok(self.get_json::<List<RoleAssignment>>(&url).await?.value)
+        Ok(self.get_json::<Page<RoleAssignment>>(&url).await?.value)
     }
 
     /// `PUT` a custom role definition at `assignable_scopes[0]`.
@@ -564,17 +351,8 @@ impl ArmClient {
         let scope = assignable_scopes.first().ok_or_else(|| ArmError::Invalid("no assignable scope".into()))?;
         let id = format!("{}/providers/Microsoft.Authorization/roleDefinitions/{name}", scope.trim_end_matches('/'));
         let url = self.url(&id, AUTHORIZATION_API_VERSION)?;
-        let body = serde_json::json!({
-            "name": name,
-            "properties": {
-                "roleName": role_name,
-                "description": description,
-                "type": "CustomRole",
-                "permissions": [{"actions": actions, "notActions": [], "dataActions": [], "notDataActions": []}],
-                "assignableScopes": assignable_scopes,
-            }
-        });
-        let (_, _, body) = self.send(reqwest::Method::PUT, &url, Some(&body)).await?;
+        let request = RoleDefinitionRequest::custom(name, role_name, description, actions, assignable_scopes);
+        let (_, _, body) = self.send(reqwest::Method::PUT, &url, Some(&Self::encode(&url, &request)?)).await?;
         Self::decode(&url, &body)
     }
 
@@ -593,9 +371,9 @@ impl ArmClient {
         let url = format!(
             "{}&$filter={}",
             self.url(&id, AUTHORIZATION_API_VERSION)?,
-            encode_query(&format!("roleName eq '{}'", role_name.replace('\'', "''")))
+            percent_encode(&format!("roleName eq '{}'", role_name.replace('\'', "''")))
         );
-        Ok(self.get_json::<List<RoleDefinition>>(&url).await?.value)
+        Ok(self.get_json::<Page<RoleDefinition>>(&url).await?.value)
     }
 
     /// `DELETE` a role definition by id (absent is fine).
@@ -608,13 +386,34 @@ impl ArmClient {
     }
 }
 
+/// The identity block [`ArmClient::patch_vm_identity`] sends.
+#[derive(Debug, Clone)]
+pub enum IdentityPatch {
+    /// A typed patch ([`VmIdentityPatch::attach`], [`VmIdentityPatch::detach`]).
+    Typed(VmIdentityPatch),
+    /// Raw JSON, accepted while callers that build the block by hand move to the typed patch.
+    Json(serde_json::Value),
+}
+
+impl From<VmIdentityPatch> for IdentityPatch {
+    fn from(p: VmIdentityPatch) -> Self {
+        IdentityPatch::Typed(p)
+    }
+}
+
+impl From<serde_json::Value> for IdentityPatch {
+    fn from(v: serde_json::Value) -> Self {
+        IdentityPatch::Json(v)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn query_encoding_and_ids() {
-        assert_eq!(encode_query("principalId eq 'a-b'"), "principalId%20eq%20%27a-b%27");
+        assert_eq!(percent_encode("principalId eq 'a-b'"), "principalId%20eq%20%27a-b%27");
         assert!(is_guid("acdd72a7-3385-48ef-bd42-f606fba81ae7"));
         let c = ArmClient::new("t", ArmOptions { base_url: Some("https://h:1/".into()), extra_ca_pem: None }).unwrap();
         assert_eq!(c.url("/subscriptions/s", "v").unwrap(), "https://h:1/subscriptions/s?api-version=v");
