@@ -2,10 +2,12 @@
 //! provider (`metadata = { … }` / `spec = { … }` attribute syntax).
 
 pub mod agent_config;
+pub mod api;
 pub mod azure_identity_binding;
 pub mod azure_vm;
 pub mod bot;
 pub mod convert;
+pub mod metadata;
 pub mod provision_token;
 
 use joinery_tfplugin::framework::{Attribute, AttributeKind, Schema};
