@@ -5,7 +5,7 @@
 //! `tbot`) read, a hardened systemd unit, and a `#cloud-config` document
 //! that installs the agent, writes both files and starts the service.
 //! Here: the schema, the model and the data source; the rendering is in
-//! [`render`].
+//! [`render`](mod@render).
 
 pub mod render;
 

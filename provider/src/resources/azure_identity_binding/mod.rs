@@ -13,7 +13,7 @@
 //! converge instead of failing on every apply.
 //!
 //! - [`schema`](schema::schema): the schema;
-//! - `model`: the typed model, and the plain [`Binding`](model::Binding) the ARM code works on;
+//! - `model`: the typed model, and the plain `Binding` the ARM code works on;
 //! - `ids`: pure helpers on ARM IDs (default scope, `azure_allow`, stable GUIDs);
 //! - `arm`: roles, role assignments, attaching identities, reconcile and removal;
 //! - `token`: the plan-time check of a join token;

@@ -5,7 +5,7 @@
 //! computed `status = { user_name, role_name }`. Changes are applied in
 //! place with `UpsertBot`; only a new name replaces the bot.
 //!
-//! [`schema`](schema::schema) is the schema, [`model`] the typed model and
+//! [`schema`](schema::schema) is the schema, `model` the typed model and
 //! its conversion from and to Teleport's `Bot`; here are the API calls.
 
 mod model;

@@ -8,7 +8,7 @@
 //! import plans clean; and server-managed labels never show up as drift.
 //!
 //! - [`schema`](schema::schema): the schema and the cross-attribute checks;
-//! - [`model`]: the typed model;
+//! - `model`: the typed model ([`TokenModel`]);
 //! - `proto`: model ↔ `ProvisionTokenV2`;
 //! - here: the API calls.
 

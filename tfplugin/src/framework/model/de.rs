@@ -15,22 +15,6 @@ static NULL: Value = Value::Null;
 /// Deserializes one value; errors carry no path yet (the containers add it).
 pub(super) struct ValueDeserializer<'v>(pub(super) &'v Value);
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Unknown => "unknown",
-        Value::String(_) => "string",
-        Value::Number(_) => "number",
-        Value::Bool(_) => "bool",
-        Value::List(_) => "list",
-        Value::Set(_) => "set",
-        Value::Map(_) => "map",
-        Value::Object(_) => "object",
-        Value::Tuple(_) => "tuple",
-        Value::Dynamic(..) => "dynamic",
-    }
-}
-
 impl<'v> ValueDeserializer<'v> {
     /// The value, looking through a dynamic wrapper.
     fn value(&self) -> &'v Value {
@@ -45,7 +29,7 @@ impl<'v> ValueDeserializer<'v> {
         ModelError::new(match self.value() {
             Value::Null => Problem::Null,
             Value::Unknown => Problem::Unknown,
-            other => Problem::Type { expected, found: kind(other) },
+            other => Problem::Type { expected, found: other.kind() },
         })
     }
 }
@@ -135,7 +119,7 @@ impl<'de, 'v> de::Deserializer<'de> for ValueDeserializer<'v> {
             // Every field gets a value (missing attributes are null), so
             // `Option` and `Maybe` fields see null rather than "missing".
             Value::Object(m) | Value::Map(m) => {
-                visitor.visit_map(StructAccess { fields: fields.iter(), map: m, current: "" })
+                visitor.visit_map(StructAccess { names: FieldNames::new(fields), map: m })
             }
             _ => Err(self.unexpected("an object")),
         }
@@ -231,25 +215,43 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_> {
     }
 }
 
+/// A struct's field names as map keys, one at a time, remembering the
+/// current one for its value.
+pub(super) struct FieldNames {
+    fields: std::slice::Iter<'static, &'static str>,
+    pub(super) current: &'static str,
+}
+
+impl FieldNames {
+    pub(super) fn new(fields: &'static [&'static str]) -> FieldNames {
+        FieldNames { fields: fields.iter(), current: "" }
+    }
+
+    /// The next field's name, deserialized by `seed`; `None` after the last.
+    pub(super) fn next_key<'de, K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, ModelError> {
+        let Some(field) = self.fields.next() else { return Ok(None) };
+        self.current = field;
+        seed.deserialize(BorrowedStrDeserializer::new(field)).map(Some)
+    }
+}
+
 /// A struct's fields, in its declaration order, each with its attribute's
 /// value (null when the object lacks it).
 struct StructAccess<'v> {
-    fields: std::slice::Iter<'static, &'static str>,
+    names: FieldNames,
     map: &'v BTreeMap<String, Value>,
-    current: &'static str,
 }
 
 impl<'de> de::MapAccess<'de> for StructAccess<'_> {
     type Error = ModelError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, ModelError> {
-        let Some(field) = self.fields.next() else { return Ok(None) };
-        self.current = field;
-        seed.deserialize(BorrowedStrDeserializer::new(field)).map(Some)
+        self.names.next_key(seed)
     }
 
     fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, ModelError> {
-        let value = self.map.get(self.current).unwrap_or(&NULL);
-        seed.deserialize(ValueDeserializer(value)).map_err(|e| e.under(PathStep::Attribute(self.current.to_string())))
+        let field = self.names.current;
+        let value = self.map.get(field).unwrap_or(&NULL);
+        seed.deserialize(ValueDeserializer(value)).map_err(|e| e.under(PathStep::Attribute(field.to_string())))
     }
 }

@@ -68,6 +68,7 @@ mod de;
 mod error;
 mod maybe;
 mod ser;
+mod trace;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -182,44 +182,29 @@ impl SeqSerializer {
     }
 }
 
-impl ser::SerializeSeq for SeqSerializer {
-    type Ok = Value;
-    type Error = ModelError;
+/// Sequences, tuples and tuple structs all become lists.
+macro_rules! list_serializer {
+    ($($trait:ident::$method:ident),+) => {$(
+        impl ser::$trait for SeqSerializer {
+            type Ok = Value;
+            type Error = ModelError;
 
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ModelError> {
-        self.push(value)
-    }
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ModelError> {
+                self.push(value)
+            }
 
-    fn end(self) -> Result<Value, ModelError> {
-        Ok(Value::List(self.0))
-    }
+            fn end(self) -> Result<Value, ModelError> {
+                Ok(Value::List(self.0))
+            }
+        }
+    )+};
 }
 
-impl ser::SerializeTuple for SeqSerializer {
-    type Ok = Value;
-    type Error = ModelError;
-
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ModelError> {
-        self.push(value)
-    }
-
-    fn end(self) -> Result<Value, ModelError> {
-        Ok(Value::List(self.0))
-    }
-}
-
-impl ser::SerializeTupleStruct for SeqSerializer {
-    type Ok = Value;
-    type Error = ModelError;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ModelError> {
-        self.push(value)
-    }
-
-    fn end(self) -> Result<Value, ModelError> {
-        Ok(Value::List(self.0))
-    }
-}
+list_serializer!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field
+);
 
 /// A map being built; keys must serialize as strings.
 pub(super) struct MapSerializer {

@@ -124,6 +124,22 @@ fn encode(value: &Value, ty: &Type) -> Result<pb::DynamicValue, Diagnostics> {
     Ok(pb::DynamicValue { msgpack, json: Vec::new() })
 }
 
+/// Decodes a configuration, runs the schema's attribute validators, then
+/// `check` (the provider's, resource's or data source's own).
+fn validate(
+    config: Option<&pb::DynamicValue>,
+    schema: &Schema,
+    ty: &Type,
+    check: impl FnOnce(&Value, &mut Diagnostics) -> Result<(), Diagnostics>,
+) -> Vec<pb::Diagnostic> {
+    let mut diags = Diagnostics::new();
+    let body = decode(config, ty).and_then(|config| {
+        validate_config(schema, &config, &mut diags);
+        check(&config, &mut diags)
+    });
+    finish(diags, body).1
+}
+
 /// Runs `body`, turning its error into diagnostics next to any warnings.
 fn finish<T>(mut diags: Diagnostics, body: Result<T, Diagnostics>) -> (Option<T>, Vec<pb::Diagnostic>) {
     match body {
@@ -211,12 +227,10 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         req: Request<pb::validate_provider_config::Request>,
     ) -> Result<Response<pb::validate_provider_config::Response>, Status> {
         let req = req.into_inner();
-        let mut diags = Diagnostics::new();
-        let body = decode(req.config.as_ref(), &self.provider_type).map(|config| {
-            validate_config(&self.provider_schema, &config, &mut diags);
-            self.provider.validate(&config, &mut diags);
+        let diagnostics = validate(req.config.as_ref(), &self.provider_schema, &self.provider_type, |config, diags| {
+            self.provider.validate(config, diags);
+            Ok(())
         });
-        let (_, diagnostics) = finish(diags, body);
         Ok(Response::new(pb::validate_provider_config::Response { diagnostics }))
     }
 
@@ -226,13 +240,10 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
     ) -> Result<Response<pb::validate_resource_config::Response>, Status> {
         let req = req.into_inner();
         tracing::debug!(rpc = "ValidateResourceConfig", type_name = %req.type_name, "handling");
-        let mut diags = Diagnostics::new();
-        let body = self.resource(&req.type_name).and_then(|entry| {
-            let config = decode(req.config.as_ref(), &entry.ty)?;
-            validate_config(&entry.schema, &config, &mut diags);
-            entry.resource.validate(&config, &mut diags)
-        });
-        let (_, diagnostics) = finish(diags, body);
+        let diagnostics = match self.resource(&req.type_name) {
+            Ok(e) => validate(req.config.as_ref(), &e.schema, &e.ty, |c, d| e.resource.validate(c, d)),
+            Err(d) => d.into_proto(),
+        };
         Ok(Response::new(pb::validate_resource_config::Response { diagnostics }))
     }
 
@@ -242,13 +253,10 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
     ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
         let req = req.into_inner();
         tracing::debug!(rpc = "ValidateDataResourceConfig", type_name = %req.type_name, "handling");
-        let mut diags = Diagnostics::new();
-        let body = self.data_source(&req.type_name).and_then(|entry| {
-            let config = decode(req.config.as_ref(), &entry.ty)?;
-            validate_config(&entry.schema, &config, &mut diags);
-            entry.data_source.validate(&config, &mut diags)
-        });
-        let (_, diagnostics) = finish(diags, body);
+        let diagnostics = match self.data_source(&req.type_name) {
+            Ok(e) => validate(req.config.as_ref(), &e.schema, &e.ty, |c, d| e.data_source.validate(c, d)),
+            Err(d) => d.into_proto(),
+        };
         Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics }))
     }
 
