@@ -205,3 +205,26 @@ fn schema_check_names_every_problem() {
     let e = check::<Config>(&provider, Role::Provider).unwrap_err();
     assert_eq!(e.problems, ["on: the schema type is \"bool\" but the field is a string"], "{e}");
 }
+
+#[test]
+fn data_source_models_need_maybe_only_where_configurable() {
+    let schema =
+        Schema::new().attribute(Attribute::string("name").required()).attribute(Attribute::string("id").computed());
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    struct Good {
+        name: Maybe<String>,
+        id: Option<String>,
+    }
+    check::<Good>(&schema, Role::DataSource).unwrap();
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    struct Bad {
+        name: Option<String>,
+        id: String,
+    }
+    let e = check::<Bad>(&schema, Role::DataSource).unwrap_err();
+    assert_eq!(e.problems.len(), 2, "{e}");
+    assert!(e.problems[0].starts_with("name: can be unknown in configuration"), "{e}");
+    assert!(e.problems[1].starts_with("id: is not required, so it can be null"), "{e}");
+}
