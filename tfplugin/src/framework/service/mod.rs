@@ -2,6 +2,10 @@
 //! [`Provider`]: decodes Terraform's msgpack with the right schema, runs the
 //! framework's bookkeeping and calls into the provider's resources (through
 //! [`super::erased`], which converts values to and from their models).
+//!
+//! One method per RPC of `tfplugin6.Provider`, kept in one file (about 500
+//! lines) so the whole protocol reads top to bottom; the planning and
+//! validation walks live in [`super::plan`], the tests in `tests.rs`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
