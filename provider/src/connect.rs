@@ -15,8 +15,13 @@ use std::time::{Duration, SystemTime};
 use joinery_teleport::{Client, ClientConfig, Credentials, Error as TeleportError, RetryPolicy};
 
 use crate::azure::AzureContext;
-use crate::provider::ProviderConfig;
-use joinery_tfplugin::framework::{AttributePath, Diagnostics};
+use crate::config::settings::Setting;
+use crate::config::{
+    ADDR, CERT_BASE64, CERT_PATH, DIAL_TIMEOUT_DURATION, IDENTITY_FILE, IDENTITY_FILE_BASE64, IDENTITY_FILE_PATH,
+    JOIN_METHOD, KEY_BASE64, KEY_PATH, PROFILE_NAME, ProviderConfig, RETRY_BASE_DURATION, RETRY_CAP_DURATION,
+    RETRY_MAX_TRIES, ROOT_CA_BASE64, ROOT_CA_PATH,
+};
+use joinery_tfplugin::framework::Diagnostics;
 
 /// Oldest Teleport major version the provider talks to.
 const MIN_SERVER_MAJOR: u64 = 15;
@@ -35,70 +40,60 @@ pub struct TeleportClient {
     pub azure: Arc<AzureContext>,
 }
 
-fn attr_error(name: &str, summary: &str, detail: impl Into<String>) -> Diagnostics {
-    Diagnostics::attribute_error(AttributePath::root(name), summary, detail)
+fn attr_error(setting: &Setting, summary: &str, detail: impl Into<String>) -> Diagnostics {
+    Diagnostics::attribute_error(setting.path(), summary, detail)
 }
 
-fn duration(cfg_value: &str, name: &str) -> Result<Duration, Diagnostics> {
+fn duration(cfg_value: &str, setting: &Setting) -> Result<Duration, Diagnostics> {
     joinery_util::duration::parse(cfg_value).map_err(|e| {
-        attr_error(name, "Invalid duration", format!("{name}: {e} (use a Go duration such as \"1s\" or \"500ms\")"))
+        let name = setting.name;
+        attr_error(setting, "Invalid duration", format!("{name}: {e} (use a Go duration such as \"1s\" or \"500ms\")"))
     })
 }
 
+/// The values of a certificate, key and CA trio, or an error at the first one missing.
+fn all_set<'a>(parts: [(&'a Option<String>, &Setting); 3], detail: &str) -> Result<[&'a str; 3], Diagnostics> {
+    match parts.iter().find(|(value, _)| value.is_none()) {
+        Some((_, missing)) => Err(attr_error(missing, "Incomplete Teleport credentials", detail)),
+        None => Ok(parts.map(|(value, _)| value.as_deref().unwrap_or_default())),
+    }
+}
+
 /// Which credential source is configured, in the official order.
-fn credentials(cfg: &ProviderConfig) -> Result<(Credentials, &'static str), Diagnostics> {
-    let cred_err =
-        |attr: &'static str, e: TeleportError| attr_error(attr, "Invalid Teleport credentials", e.to_string());
+fn credentials(cfg: &ProviderConfig) -> Result<(Credentials, &'static Setting), Diagnostics> {
+    let cred_err = |attr: &Setting, e: TeleportError| attr_error(attr, "Invalid Teleport credentials", e.to_string());
     if cfg.cert_path.is_some() || cfg.key_path.is_some() {
-        let (Some(cert), Some(key), Some(ca)) = (&cfg.cert_path, &cfg.key_path, &cfg.root_ca_path) else {
-            return Err(attr_error(
-                if cfg.cert_path.is_none() {
-                    "cert_path"
-                } else if cfg.key_path.is_none() {
-                    "key_path"
-                } else {
-                    "root_ca_path"
-                },
-                "Incomplete Teleport credentials",
-                "cert_path, key_path and root_ca_path must all be set to use key and certificate files.",
-            ));
-        };
+        let [cert, key, ca] = all_set(
+            [(&cfg.cert_path, &CERT_PATH), (&cfg.key_path, &KEY_PATH), (&cfg.root_ca_path, &ROOT_CA_PATH)],
+            "cert_path, key_path and root_ca_path must all be set to use key and certificate files.",
+        )?;
         let creds = Credentials::from_files(Path::new(key), Path::new(cert), Path::new(ca))
-            .map_err(|e| cred_err("cert_path", e))?;
-        return Ok((creds, "cert_path"));
+            .map_err(|e| cred_err(&CERT_PATH, e))?;
+        return Ok((creds, &CERT_PATH));
     }
     if cfg.cert_base64.is_some() || cfg.key_base64.is_some() {
-        let (Some(cert), Some(key), Some(ca)) = (&cfg.cert_base64, &cfg.key_base64, &cfg.root_ca_base64) else {
-            return Err(attr_error(
-                if cfg.cert_base64.is_none() {
-                    "cert_base64"
-                } else if cfg.key_base64.is_none() {
-                    "key_base64"
-                } else {
-                    "root_ca_base64"
-                },
-                "Incomplete Teleport credentials",
-                "cert_base64, key_base64 and root_ca_base64 must all be set to use base64 credentials.",
-            ));
-        };
-        let creds = Credentials::from_base64(key, cert, ca).map_err(|e| cred_err("cert_base64", e))?;
-        return Ok((creds, "cert_base64"));
+        let [cert, key, ca] = all_set(
+            [(&cfg.cert_base64, &CERT_BASE64), (&cfg.key_base64, &KEY_BASE64), (&cfg.root_ca_base64, &ROOT_CA_BASE64)],
+            "cert_base64, key_base64 and root_ca_base64 must all be set to use base64 credentials.",
+        )?;
+        let creds = Credentials::from_base64(key, cert, ca).map_err(|e| cred_err(&CERT_BASE64, e))?;
+        return Ok((creds, &CERT_BASE64));
     }
     if let Some(path) = &cfg.identity_file_path {
-        let creds = Credentials::from_identity_file(Path::new(path)).map_err(|e| cred_err("identity_file_path", e))?;
-        return Ok((creds, "identity_file_path"));
+        let creds = Credentials::from_identity_file(Path::new(path)).map_err(|e| cred_err(&IDENTITY_FILE_PATH, e))?;
+        return Ok((creds, &IDENTITY_FILE_PATH));
     }
     if let Some(text) = &cfg.identity_file {
-        let creds = Credentials::from_identity_str(text).map_err(|e| cred_err("identity_file", e))?;
-        return Ok((creds, "identity_file"));
+        let creds = Credentials::from_identity_str(text).map_err(|e| cred_err(&IDENTITY_FILE, e))?;
+        return Ok((creds, &IDENTITY_FILE));
     }
     if let Some(b64) = &cfg.identity_file_base64 {
-        let creds = Credentials::from_identity_base64(b64).map_err(|e| cred_err("identity_file_base64", e))?;
-        return Ok((creds, "identity_file_base64"));
+        let creds = Credentials::from_identity_base64(b64).map_err(|e| cred_err(&IDENTITY_FILE_BASE64, e))?;
+        return Ok((creds, &IDENTITY_FILE_BASE64));
     }
     if cfg.join_method.is_some() || cfg.join_token.is_some() {
         return Err(attr_error(
-            "join_method",
+            &JOIN_METHOD,
             "Native Machine ID join is not supported",
             "This provider does not join the cluster itself yet. Run joinery-agent (or tbot) to write an identity \
              file and point identity_file_path at it.",
@@ -106,7 +101,7 @@ fn credentials(cfg: &ProviderConfig) -> Result<(Credentials, &'static str), Diag
     }
     if cfg.profile_name.is_some() || cfg.profile_dir.is_some() {
         return Err(attr_error(
-            "profile_name",
+            &PROFILE_NAME,
             "tsh profiles are not supported",
             "Use identity_file_path (for example from `tctl auth sign --format=file` or joinery-agent) instead.",
         ));
@@ -122,26 +117,26 @@ fn credentials(cfg: &ProviderConfig) -> Result<(Credentials, &'static str), Diag
 pub async fn connect(cfg: &ProviderConfig) -> Result<TeleportClient, Diagnostics> {
     let addr = cfg.addr.clone().filter(|a| !a.is_empty()).ok_or_else(|| {
         attr_error(
-            "addr",
+            &ADDR,
             "Teleport address is empty",
             "Set addr (or TF_TELEPORT_ADDR) to host:port of the Teleport Auth service.",
         )
     })?;
     if addr.rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err()) {
-        return Err(attr_error("addr", "Invalid Teleport address", format!("addr must be host:port, got {addr:?}")));
+        return Err(attr_error(&ADDR, "Invalid Teleport address", format!("addr must be host:port, got {addr:?}")));
     }
     let retry = RetryPolicy {
-        base: duration(&cfg.retry_base_duration, "retry_base_duration")?,
-        cap: duration(&cfg.retry_cap_duration, "retry_cap_duration")?,
+        base: duration(&cfg.retry_base_duration, &RETRY_BASE_DURATION)?,
+        cap: duration(&cfg.retry_cap_duration, &RETRY_CAP_DURATION)?,
         max_tries: cfg.retry_max_tries.trim().parse::<u32>().map_err(|_| {
             attr_error(
-                "retry_max_tries",
+                &RETRY_MAX_TRIES,
                 "Invalid number",
                 format!("retry_max_tries must be a whole number, got {:?}", cfg.retry_max_tries),
             )
         })?,
     };
-    let dial_timeout = duration(&cfg.dial_timeout_duration, "dial_timeout_duration")?;
+    let dial_timeout = duration(&cfg.dial_timeout_duration, &DIAL_TIMEOUT_DURATION)?;
     let (creds, source) = credentials(cfg)?;
     creds
         .check_not_expired(SystemTime::now())

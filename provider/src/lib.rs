@@ -1,11 +1,14 @@
 //! Joinery's Terraform provider for Teleport (`joinery/teleport`), built on
 //! [`joinery_tfplugin`] (the plugin protocol and the resource framework).
 //!
-//! - [`provider`]: the provider itself (configuration schema);
+//! - [`provider`]: the provider itself (what it serves);
+//! - [`config`]: the provider configuration, with its environment fallbacks;
 //! - [`connect`]: from the configuration to a connected Teleport client;
+//! - [`azure`]: the ARM client the Azure resources use;
 //! - [`resources`]: the resources and data sources.
 
 pub mod azure;
+pub mod config;
 pub mod connect;
 pub mod provider;
 pub mod resources;

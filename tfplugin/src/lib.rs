@@ -8,10 +8,14 @@
 //! - [`transport`]: unix socket (default) or TCP listeners;
 //! - [`logging`]: hclog JSON lines on stderr;
 //! - [`cty`]: Terraform's value system and wire encodings;
-//! - [`framework`]: schemas, the `Provider`/`Resource`/`DataSource` traits and
-//!   the tfplugin6 service built on them.
+//! - [`framework`]: schemas, typed models ([`framework::model`]), the
+//!   `Provider`/`Resource`/`DataSource` traits and the tfplugin6 service
+//!   built on them.
 //!
-//! A provider binary's `main` is one call to [`serve`].
+//! A provider binary's `main` is one call to [`serve`]; see the
+//! [`framework`] docs and `examples/demo_provider.rs` for the rest.
+//!
+//! Nothing here is specific to one provider.
 
 // Unit tests link the dev-dependencies the integration tests use.
 #![cfg_attr(test, allow(unused_crate_dependencies))]

@@ -6,13 +6,20 @@ use async_trait::async_trait;
 use joinery_azure::arm::VirtualMachine;
 use joinery_azure::resource_id::ResourceId;
 
+use serde::{Deserialize, Serialize};
+
 use crate::azure::arm_error;
 use crate::connect::TeleportClient;
-use joinery_tfplugin::cty::{Type, Value};
-use joinery_tfplugin::framework::{Attribute, AttributePath, DataSource, Diagnostics, Schema};
+use joinery_tfplugin::cty::Type;
+use joinery_tfplugin::framework::{Attribute, AttributePath, DataSource, Diagnostics, Maybe, Schema};
 
 /// The data source type name.
 pub const TYPE_NAME: &str = "teleport_azure_vm";
+
+/// `id`.
+const ID: &str = "id";
+/// `subscription_id`.
+const SUBSCRIPTION_ID: &str = "subscription_id";
 
 /// The schema.
 pub fn schema() -> Schema {
@@ -22,12 +29,12 @@ pub fn schema() -> Schema {
              (in `subscription_id`, defaulting to the provider's `azure.subscription_id`). Needs the provider's \
              `azure` credentials and `Microsoft.Compute/virtualMachines/read` on the VM.",
         )
-        .attribute(Attribute::string("id").optional().computed().description(
+        .attribute(Attribute::string(ID).optional().computed().description(
             "ARM resource ID of the VM. Set either this or `resource_group_name` and `name`.",
         ))
         .attribute(Attribute::string("name").optional().computed().description("VM name."))
         .attribute(Attribute::string("resource_group_name").optional().computed().description("Resource group of the VM."))
-        .attribute(Attribute::string("subscription_id").optional().computed().description(
+        .attribute(Attribute::string(SUBSCRIPTION_ID).optional().computed().description(
             "Subscription of the VM. With `resource_group_name`/`name`, defaults to the provider's subscription.",
         ))
         .attribute(Attribute::string("vm_id").computed().description(
@@ -59,40 +66,69 @@ pub fn schema() -> Schema {
         )
 }
 
+/// The data source's model: the lookup (set in configuration, so `Maybe`)
+/// and what is read back.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AzureVmModel {
+    /// ARM ID.
+    pub id: Maybe<String>,
+    /// VM name.
+    pub name: Maybe<String>,
+    /// Resource group.
+    pub resource_group_name: Maybe<String>,
+    /// Subscription.
+    pub subscription_id: Maybe<String>,
+    /// `properties.vmId`.
+    pub vm_id: Option<String>,
+    /// Azure region.
+    pub location: Option<String>,
+    /// `SystemAssigned`, `UserAssigned`, both, or `None`.
+    pub identity_type: Option<String>,
+    /// The system-assigned identity's principal.
+    pub principal_id: Option<String>,
+    /// ARM IDs of the user-assigned identities (a set).
+    pub identity_ids: Option<Vec<String>>,
+    /// The user-assigned identities, sorted by ID.
+    pub identities: Option<Vec<VmIdentity>>,
+}
+
+/// One user-assigned identity of the VM.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct VmIdentity {
+    /// ARM ID.
+    pub id: Option<String>,
+    /// Client ID.
+    pub client_id: Option<String>,
+    /// Principal (object) ID.
+    pub principal_id: Option<String>,
+}
+
 /// Builds the state of a VM.
-pub fn to_state(vm: &VirtualMachine) -> Value {
+pub fn to_state(vm: &VirtualMachine) -> AzureVmModel {
     let rid = ResourceId::parse(&vm.id).ok();
     let identity = vm.identity.clone().unwrap_or_default();
     let mut ids: Vec<_> = identity.user_assigned_identities.iter().collect();
     ids.sort_by_key(|(k, _)| k.to_ascii_lowercase());
-    Value::object([
-        ("id", Value::string(vm.id.clone())),
-        ("name", Value::string(vm.name.clone())),
-        (
-            "resource_group_name",
-            rid.as_ref().and_then(|r| r.resource_group.clone()).map(Value::string).unwrap_or_default(),
+    AzureVmModel {
+        id: Maybe::Known(vm.id.clone()),
+        name: Maybe::Known(vm.name.clone()),
+        resource_group_name: rid.as_ref().and_then(|r| r.resource_group.clone()).into(),
+        subscription_id: rid.as_ref().and_then(|r| r.subscription.clone()).into(),
+        vm_id: vm.properties.vm_id.clone(),
+        location: vm.location.clone(),
+        identity_type: Some(identity.kind.clone().unwrap_or_else(|| "None".to_string())),
+        principal_id: identity.principal_id.clone(),
+        identity_ids: Some(ids.iter().map(|(k, _)| (*k).clone()).collect()),
+        identities: Some(
+            ids.iter()
+                .map(|(k, v)| VmIdentity {
+                    id: Some((*k).clone()),
+                    client_id: v.client_id.clone(),
+                    principal_id: v.principal_id.clone(),
+                })
+                .collect(),
         ),
-        ("subscription_id", rid.as_ref().and_then(|r| r.subscription.clone()).map(Value::string).unwrap_or_default()),
-        ("vm_id", vm.properties.vm_id.clone().map(Value::string).unwrap_or_default()),
-        ("location", vm.location.clone().map(Value::string).unwrap_or_default()),
-        ("identity_type", Value::string(identity.kind.clone().unwrap_or_else(|| "None".to_string()))),
-        ("principal_id", identity.principal_id.clone().map(Value::string).unwrap_or_default()),
-        ("identity_ids", Value::Set(ids.iter().map(|(k, _)| Value::string((*k).clone())).collect())),
-        (
-            "identities",
-            Value::List(
-                ids.iter()
-                    .map(|(k, v)| {
-                        Value::object([
-                            ("id", Value::string((*k).clone())),
-                            ("client_id", v.client_id.clone().map(Value::string).unwrap_or_default()),
-                            ("principal_id", v.principal_id.clone().map(Value::string).unwrap_or_default()),
-                        ])
-                    })
-                    .collect(),
-            ),
-        ),
-    ])
+    }
 }
 
 fn segment_ok(v: &str) -> bool {
@@ -104,6 +140,8 @@ pub struct AzureVmDataSource;
 
 #[async_trait]
 impl DataSource<TeleportClient> for AzureVmDataSource {
+    type Model = AzureVmModel;
+
     fn type_name(&self) -> &str {
         TYPE_NAME
     }
@@ -112,17 +150,16 @@ impl DataSource<TeleportClient> for AzureVmDataSource {
         schema()
     }
 
-    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        let id = config.attr("id");
-        let (rg, name) = (config.attr("resource_group_name"), config.attr("name"));
+    fn validate(&self, config: &AzureVmModel, diags: &mut Diagnostics) {
+        let (id, rg, name) = (&config.id, &config.resource_group_name, &config.name);
         if id.is_unknown() || rg.is_unknown() || name.is_unknown() {
             return;
         }
-        match (id.as_str(), rg.as_str(), name.as_str()) {
+        match (id.known_str(), rg.known_str(), name.known_str()) {
             (Some(id), None, None) => {
                 if !ResourceId::parse(id).is_ok_and(|r| r.is_virtual_machine()) {
                     diags.add_attribute_error(
-                        AttributePath::root("id"),
+                        AttributePath::root(ID),
                         "Invalid VM ID",
                         format!("{id:?} is not the ARM ID of a virtual machine (/subscriptions/…/resourceGroups/…/providers/Microsoft.Compute/virtualMachines/…)."),
                     );
@@ -136,22 +173,18 @@ impl DataSource<TeleportClient> for AzureVmDataSource {
         }
     }
 
-    async fn read(&self, c: &TeleportClient, config: Value) -> Result<Value, Diagnostics> {
-        let id = match (
-            config.attr("id").as_str(),
-            config.attr("resource_group_name").as_str(),
-            config.attr("name").as_str(),
-        ) {
+    async fn read(&self, c: &TeleportClient, config: AzureVmModel) -> Result<AzureVmModel, Diagnostics> {
+        let id = match (config.id.known_str(), config.resource_group_name.known_str(), config.name.known_str()) {
             (Some(id), _, _) => id.to_string(),
             (None, Some(rg), Some(name)) => {
                 let sub = config
-                    .attr("subscription_id")
-                    .as_str()
-                    .map(str::to_string)
+                    .subscription_id
+                    .known()
+                    .cloned()
                     .or_else(|| c.azure.settings.subscription_id.clone())
                     .ok_or_else(|| {
                         Diagnostics::attribute_error(
-                            AttributePath::root("subscription_id"),
+                            AttributePath::root(SUBSCRIPTION_ID),
                             "Missing subscription",
                             "Set subscription_id, or azure.subscription_id / ARM_SUBSCRIPTION_ID on the provider.",
                         )
@@ -180,5 +213,17 @@ impl DataSource<TeleportClient> for AzureVmDataSource {
             }
         })?;
         Ok(to_state(&vm))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use joinery_tfplugin::framework::model::{Role, check};
+
+    use super::*;
+
+    #[test]
+    fn model_matches_schema() {
+        check::<AzureVmModel>(&schema(), Role::DataSource).unwrap();
     }
 }

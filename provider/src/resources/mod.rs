@@ -1,11 +1,26 @@
 //! Teleport resources and data sources, schema-compatible with the official
 //! provider (`metadata = { … }` / `spec = { … }` attribute syntax).
+//!
+//! Each resource is a directory: `schema.rs` (the schema, and the names of
+//! attributes diagnostics point at), a typed model (one `Maybe` field per
+//! attribute, checked against the schema by a unit test and by the
+//! framework), the conversion between the model and Teleport's or Azure's
+//! wire types, and `mod.rs` with the API calls. Small data sources are one
+//! file. Shared by all: [`convert`] (the null-versus-empty and spelling
+//! rules, relative to a *reference*), [`metadata`] (the `metadata` block)
+//! and [`api`] (Teleport API errors as diagnostics).
+//!
+//! A new resource: a directory like `bot/`, one line in
+//! [`crate::provider`]'s list, an example under `examples/resources/`, then
+//! `make docs`.
 
 pub mod agent_config;
+pub mod api;
 pub mod azure_identity_binding;
 pub mod azure_vm;
 pub mod bot;
 pub mod convert;
+pub mod metadata;
 pub mod provision_token;
 
 use joinery_tfplugin::framework::{Attribute, AttributeKind, Schema};

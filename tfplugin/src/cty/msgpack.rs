@@ -183,22 +183,6 @@ fn unknown() -> Mp {
     Mp::Ext(0, vec![0])
 }
 
-fn value_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Unknown => "unknown",
-        Value::String(_) => "string",
-        Value::Number(_) => "number",
-        Value::Bool(_) => "bool",
-        Value::List(_) => "list",
-        Value::Set(_) => "set",
-        Value::Map(_) => "map",
-        Value::Object(_) => "object",
-        Value::Tuple(_) => "tuple",
-        Value::Dynamic(..) => "dynamic",
-    }
-}
-
 fn to_mp(value: &Value, ty: &Type, path: &mut Vec<String>) -> Result<Mp, CtyError> {
     match value {
         Value::Null => return Ok(Mp::Nil),
@@ -266,12 +250,12 @@ fn to_mp(value: &Value, ty: &Type, path: &mut Vec<String>) -> Result<Mp, CtyErro
                 Value::String(_) => Type::String,
                 Value::Number(_) => Type::Number,
                 Value::Bool(_) => Type::Bool,
-                _ => return Err(mismatch(path, ty, value_kind(other))),
+                _ => return Err(mismatch(path, ty, other.kind())),
             };
             Ok(Mp::Array(vec![Mp::Binary(inner_ty.to_json_bytes()), to_mp(other, &inner_ty, path)?]))
         }
         (_, Value::Dynamic(_, inner)) => to_mp(inner, ty, path),
-        (_, other) => Err(mismatch(path, ty, value_kind(other))),
+        (_, other) => Err(mismatch(path, ty, other.kind())),
     }
 }
 

@@ -180,6 +180,23 @@ impl Value {
         Value::List(items.into_iter().map(|s| Value::String(s.into())).collect())
     }
 
+    /// What kind of value this is, for error messages (`null`, `string`, `list`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Unknown => "unknown",
+            Value::String(_) => "string",
+            Value::Number(_) => "number",
+            Value::Bool(_) => "bool",
+            Value::List(_) => "list",
+            Value::Set(_) => "set",
+            Value::Map(_) => "map",
+            Value::Object(_) => "object",
+            Value::Tuple(_) => "tuple",
+            Value::Dynamic(..) => "dynamic",
+        }
+    }
+
     /// Whether this is null.
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)

@@ -1,8 +1,12 @@
 //! The resource framework: what a provider author writes against.
 //!
-//! A provider is three things:
+//! A provider is four things:
 //! - a [`Schema`] per provider/resource/data source, built declaratively from
 //!   [`Attribute`]s with validators and plan modifiers;
+//! - a typed [`model`] per resource and data source: a struct with one field
+//!   per attribute, which the framework converts from and to Terraform's
+//!   values and checks against the schema (attribute names live in the
+//!   schema and the struct, nowhere else);
 //! - a [`Provider`] that turns its configuration into a client;
 //! - [`Resource`]s and [`DataSource`]s that use that client.
 //!
@@ -12,34 +16,44 @@
 //! state upgrades, private data, and diagnostics with attribute paths.
 //!
 //! ```no_run
-//! use std::sync::Arc;
 //! use joinery_tfplugin::{self as plugin, ServeOptions};
-//! use joinery_tfplugin::cty::Value;
 //! use joinery_tfplugin::framework::*;
+//! use serde::{Deserialize, Serialize};
 //!
 //! struct Client; // e.g. an API client
+//!
+//! /// The model: every attribute of a resource can be unknown somewhere
+//! /// (in a configuration being validated, or computed in a plan), so every
+//! /// field is a `Maybe`.
+//! #[derive(Serialize, Deserialize, Default)]
+//! struct ThingModel {
+//!     id: Maybe<String>,
+//!     name: Maybe<String>,
+//! }
 //!
 //! struct Thing;
 //!
 //! #[async_trait::async_trait]
 //! impl Resource<Client> for Thing {
+//!     type Model = ThingModel;
 //!     fn type_name(&self) -> &str { "example_thing" }
 //!     fn schema(&self) -> Schema {
 //!         Schema::new()
 //!             .attribute(Attribute::string("id").computed().use_state_for_unknown())
 //!             .attribute(Attribute::string("name").required().requires_replace())
 //!     }
-//!     async fn create(&self, _c: &Client, req: CreateRequest) -> Result<Value, Diagnostics> {
-//!         let name = req.plan.attr("name").as_str().unwrap_or_default().to_string();
-//!         Ok(req.plan.with_attr("id", Value::from(name)))
+//!     async fn create(&self, _c: &Client, req: CreateRequest<ThingModel>) -> Result<ThingModel, Diagnostics> {
+//!         // At apply, only computed attributes can still be unknown.
+//!         let id = format!("id-{}", req.plan.name.known_or_default());
+//!         Ok(ThingModel { id: Maybe::Known(id), ..req.plan })
 //!     }
-//!     async fn read(&self, _c: &Client, req: ReadRequest) -> Result<Option<Value>, Diagnostics> {
+//!     async fn read(&self, _c: &Client, req: ReadRequest<ThingModel>) -> Result<Option<ThingModel>, Diagnostics> {
 //!         Ok(Some(req.state))
 //!     }
-//!     async fn update(&self, _c: &Client, req: UpdateRequest) -> Result<Value, Diagnostics> {
+//!     async fn update(&self, _c: &Client, req: UpdateRequest<ThingModel>) -> Result<ThingModel, Diagnostics> {
 //!         Ok(req.plan)
 //!     }
-//!     async fn delete(&self, _c: &Client, _req: DeleteRequest) -> Result<(), Diagnostics> {
+//!     async fn delete(&self, _c: &Client, _req: DeleteRequest<ThingModel>) -> Result<(), Diagnostics> {
 //!         Ok(())
 //!     }
 //! }
@@ -51,15 +65,21 @@
 //!     type Client = Client;
 //!     fn schema(&self) -> Schema { Schema::new() }
 //!     async fn configure(&self, _req: ConfigureRequest) -> Result<Client, Diagnostics> { Ok(Client) }
-//!     fn resources(&self) -> Vec<Arc<dyn Resource<Client>>> { vec![Arc::new(Thing)] }
+//!     fn resources(&self) -> Vec<AnyResource<Client>> { vec![AnyResource::new(Thing)] }
 //! }
 //!
 //! fn main() -> std::process::ExitCode {
 //!     plugin::serve(Example, ServeOptions::new("registry.terraform.io/example/example"))
 //! }
 //! ```
+//!
+//! A unit test per resource keeps model and schema in step:
+//! `model::check::<ThingModel>(&Thing.schema(), model::Role::Resource).unwrap()`.
+//! `examples/demo_provider.rs` is a complete provider.
 
 mod diagnostics;
+mod erased;
+pub mod model;
 mod path;
 mod plan;
 pub mod plan_modifiers;
@@ -69,6 +89,8 @@ mod traits;
 pub mod validators;
 
 pub use diagnostics::{Diagnostic, Diagnostics, Severity};
+pub use erased::{AnyDataSource, AnyResource};
+pub use model::Maybe;
 pub use path::{AttributePath, PathStep};
 pub use plan_modifiers::{PlanModifier, RequiresReplace, RequiresReplaceIfConfigured, UseStateForUnknown};
 pub use schema::{Attribute, AttributeKind, Nesting, Schema};

@@ -29,6 +29,11 @@ impl AttributePath {
         AttributePath { steps: vec![PathStep::Attribute(name.into())] }
     }
 
+    /// A path of attribute names written with dots, e.g. `metadata.name`.
+    pub fn dotted(path: &str) -> AttributePath {
+        AttributePath { steps: path.split('.').map(|name| PathStep::Attribute(name.to_string())).collect() }
+    }
+
     /// The empty path (the whole object).
     pub fn empty() -> AttributePath {
         AttributePath::default()
@@ -96,5 +101,6 @@ mod tests {
         let p = AttributePath::root("spec").attr("tags").key("env").index(0);
         assert_eq!(p.to_string(), r#"spec.tags["env"][0]"#);
         assert_eq!(p.to_proto().steps.len(), 4);
+        assert_eq!(AttributePath::dotted("spec.tags"), AttributePath::root("spec").attr("tags"));
     }
 }

@@ -1,14 +1,19 @@
 //! The three traits a provider implements: [`Provider`], [`Resource`] and
 //! [`DataSource`].
 //!
-//! Values are [`Value`] objects shaped by the schema. Objects returned to the
-//! framework may leave attributes out; they are sent as null. Every method
-//! returns `Result<_, Diagnostics>`: an `Err` is shown to the user as-is.
-
-use std::sync::Arc;
+//! Resources and data sources are typed: each names its [`Model`], a struct
+//! mirroring its schema (see [`super::model`]), and the framework converts
+//! Terraform's values from and to it. The provider configuration arrives as
+//! a [`Value`], because providers usually combine it with environment
+//! variables before it means anything; [`ConfigureRequest::model`] decodes it.
+//! Every method returns `Result<_, Diagnostics>`: an `Err` is shown to the
+//! user as-is.
 
 use async_trait::async_trait;
+use serde::de::DeserializeOwned;
 
+use super::erased::{AnyDataSource, AnyResource};
+use super::model::{self, Model};
 use super::{AttributePath, Diagnostics, Schema};
 use crate::cty::Value;
 
@@ -33,11 +38,11 @@ pub trait Provider: Send + Sync + 'static {
     /// configured".
     async fn configure(&self, req: ConfigureRequest) -> Result<Self::Client, Diagnostics>;
 
-    /// The managed resources.
-    fn resources(&self) -> Vec<Arc<dyn Resource<Self::Client>>>;
+    /// The managed resources: `vec![AnyResource::new(MyResource), …]`.
+    fn resources(&self) -> Vec<AnyResource<Self::Client>>;
 
-    /// The data sources.
-    fn data_sources(&self) -> Vec<Arc<dyn DataSource<Self::Client>>> {
+    /// The data sources: `vec![AnyDataSource::new(MyDataSource), …]`.
+    fn data_sources(&self) -> Vec<AnyDataSource<Self::Client>> {
         Vec::new()
     }
 }
@@ -51,13 +56,27 @@ pub struct ConfigureRequest {
     pub config: Value,
 }
 
+impl ConfigureRequest {
+    /// The configuration as a typed model.
+    pub fn model<M: DeserializeOwned>(&self) -> Result<M, Diagnostics> {
+        Ok(model::from_value(&self.config)?)
+    }
+}
+
 /// A managed resource type, e.g. `teleport_provision_token`.
 ///
 /// The framework does the Terraform bookkeeping — defaults, "(known after
 /// apply)", plan modifiers, `requires_replace`, state upgrades of the
-/// current version, private data — so a resource only talks to its API.
+/// current version, private data, converting values to and from
+/// [`Resource::Model`] — so a resource only talks to its API.
 #[async_trait]
-pub trait Resource<C: Send + Sync>: Send + Sync {
+pub trait Resource<C: Send + Sync>: Send + Sync + 'static {
+    /// The Rust shape of this resource's configuration, plan and state.
+    /// Every attribute can be unknown somewhere, so every field is a
+    /// [`super::model::Maybe`]; the framework checks the model against
+    /// [`Resource::schema`] when Terraform asks for the schema.
+    type Model: Model;
+
     /// The full type name, including the provider prefix.
     fn type_name(&self) -> &str;
 
@@ -66,31 +85,31 @@ pub trait Resource<C: Send + Sync>: Send + Sync {
 
     /// Checks across attributes; attribute validators run before this.
     /// Values may be unknown here.
-    fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+    fn validate(&self, _config: &Self::Model, _diags: &mut Diagnostics) {}
 
     /// Adjusts the plan after the framework's own planning (optional). The
     /// client is `None` when the provider is not configured yet.
-    async fn modify_plan(&self, _client: Option<&C>, _plan: &mut ModifyPlan) -> Result<(), Diagnostics> {
+    async fn modify_plan(&self, _client: Option<&C>, _plan: &mut ModifyPlan<Self::Model>) -> Result<(), Diagnostics> {
         Ok(())
     }
 
     /// Creates the object; returns the new state, with every value planned
     /// as unknown now known and every known planned value unchanged.
-    async fn create(&self, client: &C, req: CreateRequest) -> Result<Value, Diagnostics>;
+    async fn create(&self, client: &C, req: CreateRequest<Self::Model>) -> Result<Self::Model, Diagnostics>;
 
     /// Refreshes the state; `Ok(None)` means the object is gone and will be
     /// planned for creation.
-    async fn read(&self, client: &C, req: ReadRequest) -> Result<Option<Value>, Diagnostics>;
+    async fn read(&self, client: &C, req: ReadRequest<Self::Model>) -> Result<Option<Self::Model>, Diagnostics>;
 
     /// Updates the object in place; returns the new state.
-    async fn update(&self, client: &C, req: UpdateRequest) -> Result<Value, Diagnostics>;
+    async fn update(&self, client: &C, req: UpdateRequest<Self::Model>) -> Result<Self::Model, Diagnostics>;
 
     /// Deletes the object.
-    async fn delete(&self, client: &C, req: DeleteRequest) -> Result<(), Diagnostics>;
+    async fn delete(&self, client: &C, req: DeleteRequest<Self::Model>) -> Result<(), Diagnostics>;
 
     /// Turns an import ID into a (possibly partial) state that
-    /// [`Resource::read`] then completes. See [`import_passthrough`].
-    async fn import(&self, _client: &C, _id: &str) -> Result<Value, Diagnostics> {
+    /// [`Resource::read`] then completes.
+    async fn import(&self, _client: &C, _id: &str) -> Result<Self::Model, Diagnostics> {
         Err(Diagnostics::error(
             "Resource Import Not Implemented",
             format!("The resource type {} does not support import.", self.type_name()),
@@ -99,7 +118,8 @@ pub trait Resource<C: Send + Sync>: Send + Sync {
 
     /// Upgrades state stored by an older schema version (`version` is lower
     /// than the current one). `raw_json` is the stored attributes object;
-    /// decode it with the old type via [`crate::cty::json::decode`].
+    /// decode it with the old type via [`crate::cty::json::decode`] and
+    /// return a value of the current schema.
     /// State of the current version is handled by the framework.
     fn upgrade_state(&self, version: i64, _raw_json: &[u8]) -> Result<Value, Diagnostics> {
         Err(Diagnostics::error(
@@ -110,7 +130,8 @@ pub trait Resource<C: Send + Sync>: Send + Sync {
 }
 
 /// A state holding only `path = id`: the usual import when an ID attribute
-/// is all [`Resource::read`] needs.
+/// is all [`Resource::read`] needs. Decode it with
+/// [`super::model::from_value`].
 pub fn import_passthrough(path: &AttributePath, id: &str) -> Value {
     // Build from the leaf outwards: {a = {b = id}}.
     path.steps.iter().rev().fold(Value::String(id.to_string()), |inner, step| match step {
@@ -122,47 +143,51 @@ pub fn import_passthrough(path: &AttributePath, id: &str) -> Value {
 
 /// Input to [`Resource::create`].
 #[derive(Debug, Clone)]
-pub struct CreateRequest {
+pub struct CreateRequest<M> {
     /// The configuration.
-    pub config: Value,
+    pub config: M,
     /// The plan (configured values, defaults, unknowns to fill in).
-    pub plan: Value,
+    pub plan: M,
 }
 
 /// Input to [`Resource::read`].
 #[derive(Debug, Clone)]
-pub struct ReadRequest {
+pub struct ReadRequest<M> {
     /// The current state (possibly partial, right after import).
-    pub state: Value,
+    pub state: M,
 }
 
 /// Input to [`Resource::update`].
 #[derive(Debug, Clone)]
-pub struct UpdateRequest {
+pub struct UpdateRequest<M> {
     /// The configuration.
-    pub config: Value,
+    pub config: M,
     /// The plan.
-    pub plan: Value,
+    pub plan: M,
     /// The prior state.
-    pub state: Value,
+    pub state: M,
 }
 
 /// Input to [`Resource::delete`].
 #[derive(Debug, Clone)]
-pub struct DeleteRequest {
+pub struct DeleteRequest<M> {
     /// The prior state.
-    pub state: Value,
+    pub state: M,
 }
 
 /// The plan as [`Resource::modify_plan`] may change it.
+///
+/// Only what the resource changes is written back: attributes it leaves
+/// alone keep Terraform's exact planned value, even where the model holds
+/// it less precisely (an unknown element makes a whole `Maybe` unknown).
 #[derive(Debug, Clone)]
-pub struct ModifyPlan {
+pub struct ModifyPlan<M> {
     /// The configuration.
-    pub config: Value,
-    /// The prior state; null on create.
-    pub state: Value,
+    pub config: M,
+    /// The prior state; `None` on create.
+    pub state: Option<M>,
     /// The plan so far; change it in place.
-    pub plan: Value,
+    pub plan: M,
     /// Paths whose change forces replacement; push to add one.
     pub requires_replace: Vec<AttributePath>,
     /// Warnings to show.
@@ -171,7 +196,13 @@ pub struct ModifyPlan {
 
 /// A data source type, e.g. `teleport_provision_token`.
 #[async_trait]
-pub trait DataSource<C: Send + Sync>: Send + Sync {
+pub trait DataSource<C: Send + Sync>: Send + Sync + 'static {
+    /// The Rust shape of this data source's configuration and state.
+    /// Attributes set in configuration can be unknown while validating, so
+    /// their fields are [`super::model::Maybe`]s; computed-only ones may be
+    /// `Option`s.
+    type Model: Model;
+
     /// The full type name, including the provider prefix.
     fn type_name(&self) -> &str;
 
@@ -179,10 +210,12 @@ pub trait DataSource<C: Send + Sync>: Send + Sync {
     fn schema(&self) -> Schema;
 
     /// Checks across attributes; attribute validators run before this.
-    fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+    /// Values may be unknown here.
+    fn validate(&self, _config: &Self::Model, _diags: &mut Diagnostics) {}
 
-    /// Reads the data; returns the state (wholly known).
-    async fn read(&self, client: &C, config: Value) -> Result<Value, Diagnostics>;
+    /// Reads the data; returns the state (wholly known). Terraform reads a
+    /// data source only once its configuration is wholly known.
+    async fn read(&self, client: &C, config: Self::Model) -> Result<Self::Model, Diagnostics>;
 }
 
 #[cfg(test)]

@@ -1,29 +1,32 @@
 //! The `tfplugin6.Provider` gRPC service, implemented once for any
 //! [`Provider`]: decodes Terraform's msgpack with the right schema, runs the
-//! framework's bookkeeping and calls into the provider's resources.
+//! framework's bookkeeping and calls into the provider's resources (through
+//! [`super::erased`], which converts values to and from their models).
+//!
+//! One method per RPC of `tfplugin6.Provider`, kept in one file (about 500
+//! lines) so the whole protocol reads top to bottom; the planning and
+//! validation walks live in [`super::plan`], the tests in `tests.rs`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use tonic::{Request, Response, Status};
 
+use super::erased::{AnyDataSource, AnyResource, ErasedDataSource, ErasedResource};
 use super::plan::{plan, validate_config};
-use super::{
-    ConfigureRequest, CreateRequest, DataSource, DeleteRequest, Diagnostics, ModifyPlan, Provider, ReadRequest,
-    Resource, Schema, UpdateRequest,
-};
+use super::{ConfigureRequest, Diagnostics, ModifyPlan, Provider, Schema};
 use crate::cty::{Type, Value, json, msgpack};
 use crate::proto::tfplugin6 as pb;
 use crate::proto::tfplugin6::provider_server::Provider as ProviderRpc;
 
 struct ResourceEntry<C> {
-    resource: Arc<dyn Resource<C>>,
+    resource: Arc<dyn ErasedResource<C>>,
     schema: Schema,
     ty: Type,
 }
 
 struct DataSourceEntry<C> {
-    data_source: Arc<dyn DataSource<C>>,
+    data_source: Arc<dyn ErasedDataSource<C>>,
     schema: Schema,
     ty: Type,
 }
@@ -48,7 +51,7 @@ impl<P: Provider> ProviderService<P> {
         let resources = provider
             .resources()
             .into_iter()
-            .map(|resource| {
+            .map(|AnyResource(resource)| {
                 let schema = resource.schema();
                 let ty = schema.value_type();
                 (resource.type_name().to_string(), ResourceEntry { resource, schema, ty })
@@ -57,7 +60,7 @@ impl<P: Provider> ProviderService<P> {
         let data_sources = provider
             .data_sources()
             .into_iter()
-            .map(|data_source| {
+            .map(|AnyDataSource(data_source)| {
                 let schema = data_source.schema();
                 let ty = schema.value_type();
                 (data_source.type_name().to_string(), DataSourceEntry { data_source, schema, ty })
@@ -125,6 +128,22 @@ fn encode(value: &Value, ty: &Type) -> Result<pb::DynamicValue, Diagnostics> {
     Ok(pb::DynamicValue { msgpack, json: Vec::new() })
 }
 
+/// Decodes a configuration, runs the schema's attribute validators, then
+/// `check` (the provider's, resource's or data source's own).
+fn validate(
+    config: Option<&pb::DynamicValue>,
+    schema: &Schema,
+    ty: &Type,
+    check: impl FnOnce(&Value, &mut Diagnostics) -> Result<(), Diagnostics>,
+) -> Vec<pb::Diagnostic> {
+    let mut diags = Diagnostics::new();
+    let body = decode(config, ty).and_then(|config| {
+        validate_config(schema, &config, &mut diags);
+        check(&config, &mut diags)
+    });
+    finish(diags, body).1
+}
+
 /// Runs `body`, turning its error into diagnostics next to any warnings.
 fn finish<T>(mut diags: Diagnostics, body: Result<T, Diagnostics>) -> (Option<T>, Vec<pb::Diagnostic>) {
     match body {
@@ -185,17 +204,17 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         _req: Request<pb::get_provider_schema::Request>,
     ) -> Result<Response<pb::get_provider_schema::Response>, Status> {
         let mut diags = Diagnostics::new();
-        let mut check = |kind: &str, name: &str, schema: &Schema| {
-            for problem in schema.problems() {
+        let mut check = |kind: &str, name: &str, schema: &Schema, model_problems: Vec<String>| {
+            for problem in schema.problems().into_iter().chain(model_problems) {
                 diags.add_error("Invalid provider schema", format!("{kind} {name}: {problem}"));
             }
         };
-        check("provider", "configuration", &self.provider_schema);
+        check("provider", "configuration", &self.provider_schema, Vec::new());
         for (name, r) in &self.resources {
-            check("resource", name, &r.schema);
+            check("resource", name, &r.schema, r.resource.model_problems(&r.schema));
         }
         for (name, d) in &self.data_sources {
-            check("data source", name, &d.schema);
+            check("data source", name, &d.schema, d.data_source.model_problems(&d.schema));
         }
         Ok(Response::new(pb::get_provider_schema::Response {
             provider: Some(self.provider_schema.to_proto()),
@@ -212,12 +231,10 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         req: Request<pb::validate_provider_config::Request>,
     ) -> Result<Response<pb::validate_provider_config::Response>, Status> {
         let req = req.into_inner();
-        let mut diags = Diagnostics::new();
-        let body = decode(req.config.as_ref(), &self.provider_type).map(|config| {
-            validate_config(&self.provider_schema, &config, &mut diags);
-            self.provider.validate(&config, &mut diags);
+        let diagnostics = validate(req.config.as_ref(), &self.provider_schema, &self.provider_type, |config, diags| {
+            self.provider.validate(config, diags);
+            Ok(())
         });
-        let (_, diagnostics) = finish(diags, body);
         Ok(Response::new(pb::validate_provider_config::Response { diagnostics }))
     }
 
@@ -227,14 +244,10 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
     ) -> Result<Response<pb::validate_resource_config::Response>, Status> {
         let req = req.into_inner();
         tracing::debug!(rpc = "ValidateResourceConfig", type_name = %req.type_name, "handling");
-        let mut diags = Diagnostics::new();
-        let body = self.resource(&req.type_name).and_then(|entry| {
-            let config = decode(req.config.as_ref(), &entry.ty)?;
-            validate_config(&entry.schema, &config, &mut diags);
-            entry.resource.validate(&config, &mut diags);
-            Ok(())
-        });
-        let (_, diagnostics) = finish(diags, body);
+        let diagnostics = match self.resource(&req.type_name) {
+            Ok(e) => validate(req.config.as_ref(), &e.schema, &e.ty, |c, d| e.resource.validate(c, d)),
+            Err(d) => d.into_proto(),
+        };
         Ok(Response::new(pb::validate_resource_config::Response { diagnostics }))
     }
 
@@ -244,14 +257,10 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
     ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
         let req = req.into_inner();
         tracing::debug!(rpc = "ValidateDataResourceConfig", type_name = %req.type_name, "handling");
-        let mut diags = Diagnostics::new();
-        let body = self.data_source(&req.type_name).and_then(|entry| {
-            let config = decode(req.config.as_ref(), &entry.ty)?;
-            validate_config(&entry.schema, &config, &mut diags);
-            entry.data_source.validate(&config, &mut diags);
-            Ok(())
-        });
-        let (_, diagnostics) = finish(diags, body);
+        let diagnostics = match self.data_source(&req.type_name) {
+            Ok(e) => validate(req.config.as_ref(), &e.schema, &e.ty, |c, d| e.data_source.validate(c, d)),
+            Err(d) => d.into_proto(),
+        };
         Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics }))
     }
 
@@ -335,8 +344,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                 return encode(&Value::Null, &entry.ty);
             }
             let client = self.require_client()?;
-            let new_state = entry.resource.read(&client, ReadRequest { state }).await?;
-            let new_state = new_state.unwrap_or(Value::Null);
+            let new_state = entry.resource.read(&client, &state).await?;
             check_wholly_known(&new_state, "read")?;
             encode(&new_state, &entry.ty)
         }
@@ -373,7 +381,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             }
             let mut modify = ModifyPlan {
                 config,
-                state: prior,
+                state: (!prior.is_null()).then_some(prior),
                 plan: framework.planned,
                 requires_replace: framework.requires_replace,
                 diagnostics: Diagnostics::new(),
@@ -412,10 +420,10 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             fallback = Some(encode(&prior, &entry.ty)?);
             let client = self.require_client()?;
             let new_state = if planned.is_null() {
-                entry.resource.delete(&client, DeleteRequest { state: prior }).await?;
+                entry.resource.delete(&client, &prior).await?;
                 Value::Null
             } else if prior.is_null() {
-                let state = entry.resource.create(&client, CreateRequest { config, plan: planned }).await?;
+                let state = entry.resource.create(&client, &config, &planned).await?;
                 if state.is_null() {
                     return Err(Diagnostics::error(
                         "Provider returned no state after create",
@@ -424,7 +432,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                 }
                 state
             } else {
-                entry.resource.update(&client, UpdateRequest { config, plan: planned, state: prior }).await?
+                entry.resource.update(&client, &config, &planned, &prior).await?
             };
             check_wholly_known(&new_state, "apply")?;
             encode(&new_state, &entry.ty)
@@ -474,7 +482,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             let entry = self.data_source(&req.type_name)?;
             let config = decode(req.config.as_ref(), &entry.ty)?;
             let client = self.require_client()?;
-            let state = entry.data_source.read(&client, config).await?;
+            let state = entry.data_source.read(&client, &config).await?;
             check_wholly_known(&state, "data source read")?;
             encode(&state, &entry.ty)
         }
@@ -495,233 +503,4 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::framework::{Attribute, AttributePath, validators};
-    use async_trait::async_trait;
-
-    struct Thing;
-
-    #[async_trait]
-    impl Resource<String> for Thing {
-        fn type_name(&self) -> &str {
-            "t_thing"
-        }
-        fn schema(&self) -> Schema {
-            Schema::new()
-                .version(1)
-                .attribute(Attribute::string("id").computed().use_state_for_unknown())
-                .attribute(Attribute::string("name").required().requires_replace().validator(validators::not_empty()))
-        }
-        async fn create(&self, client: &String, req: CreateRequest) -> Result<Value, Diagnostics> {
-            Ok(req.plan.with_attr("id", Value::from(client.clone())))
-        }
-        async fn read(&self, _c: &String, req: ReadRequest) -> Result<Option<Value>, Diagnostics> {
-            Ok((req.state.attr("id").as_str() != Some("gone")).then_some(req.state))
-        }
-        async fn update(&self, _c: &String, req: UpdateRequest) -> Result<Value, Diagnostics> {
-            Ok(req.plan)
-        }
-        async fn delete(&self, _c: &String, _req: DeleteRequest) -> Result<(), Diagnostics> {
-            Ok(())
-        }
-    }
-
-    struct TestProvider;
-
-    #[async_trait]
-    impl Provider for TestProvider {
-        type Client = String;
-        fn schema(&self) -> Schema {
-            Schema::new().attribute(Attribute::string("token").optional())
-        }
-        async fn configure(&self, req: ConfigureRequest) -> Result<String, Diagnostics> {
-            Ok(req.config.attr("token").as_str().unwrap_or("none").to_string())
-        }
-        fn resources(&self) -> Vec<Arc<dyn Resource<String>>> {
-            vec![Arc::new(Thing)]
-        }
-    }
-
-    fn ty() -> Type {
-        Thing.schema().value_type()
-    }
-
-    fn dv(v: &Value) -> Option<pb::DynamicValue> {
-        Some(encode(v, &ty()).unwrap())
-    }
-
-    fn val(d: Option<pb::DynamicValue>) -> Value {
-        decode(d.as_ref(), &ty()).unwrap()
-    }
-
-    async fn configure(svc: &ProviderService<TestProvider>, token: Value) -> Vec<pb::Diagnostic> {
-        let config = msgpack::encode(&Value::object([("token", token)]), &svc.provider_type).unwrap();
-        svc.configure_provider(Request::new(pb::configure_provider::Request {
-            terraform_version: "1.15.5".into(),
-            config: Some(pb::DynamicValue { msgpack: config, json: vec![] }),
-            client_capabilities: None,
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-        .diagnostics
-    }
-
-    #[tokio::test]
-    async fn schema_advertises_capabilities() {
-        let svc = ProviderService::new(TestProvider);
-        let r = svc.get_provider_schema(Request::new(pb::get_provider_schema::Request {})).await.unwrap().into_inner();
-        assert!(r.provider.is_some(), "provider schema must be non-nil");
-        let caps = r.server_capabilities.unwrap();
-        assert!(caps.get_provider_schema_optional && !caps.plan_destroy);
-        assert_eq!(r.resource_schemas["t_thing"].version, 1);
-        assert!(r.diagnostics.is_empty());
-    }
-
-    #[tokio::test]
-    async fn upgrade_same_version_drops_removed_attributes() {
-        let svc = ProviderService::new(TestProvider);
-        let r = svc
-            .upgrade_resource_state(Request::new(pb::upgrade_resource_state::Request {
-                type_name: "t_thing".into(),
-                version: 1,
-                raw_state: Some(pb::RawState {
-                    json: br#"{ "id": "x", "name": "n", "removed": 1 }"#.to_vec(),
-                    flatmap: Default::default(),
-                }),
-            }))
-            .await
-            .unwrap()
-            .into_inner();
-        assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
-        assert_eq!(val(r.upgraded_state), Value::object([("id", Value::from("x")), ("name", Value::from("n"))]));
-
-        let newer = svc
-            .upgrade_resource_state(Request::new(pb::upgrade_resource_state::Request {
-                type_name: "t_thing".into(),
-                version: 2,
-                raw_state: Some(pb::RawState { json: b"{}".to_vec(), flatmap: Default::default() }),
-            }))
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(newer.diagnostics[0].summary, "Resource instance managed by newer provider version");
-    }
-
-    #[tokio::test]
-    async fn unconfigured_provider_is_reported() {
-        let svc = ProviderService::new(TestProvider);
-        // Unknown provider config: configure is skipped without error ...
-        assert!(configure(&svc, Value::Unknown).await.is_empty());
-        // ... and operations needing the client say why they can't run.
-        let state = Value::object([("id", Value::from("a")), ("name", Value::from("n"))]);
-        let r = svc
-            .read_resource(Request::new(pb::read_resource::Request {
-                type_name: "t_thing".into(),
-                current_state: dv(&state),
-                private: b"keep".to_vec(),
-                ..Default::default()
-            }))
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(r.diagnostics[0].summary, "Provider not configured");
-        assert_eq!(val(r.new_state), state, "state is kept on error");
-    }
-
-    #[tokio::test]
-    async fn read_echoes_private_and_null_means_gone() {
-        let svc = ProviderService::new(TestProvider);
-        configure(&svc, Value::from("tok")).await;
-        let read = |id: &str| pb::read_resource::Request {
-            type_name: "t_thing".into(),
-            current_state: dv(&Value::object([("id", Value::from(id)), ("name", Value::from("n"))])),
-            private: b"keep".to_vec(),
-            ..Default::default()
-        };
-        let r = svc.read_resource(Request::new(read("a"))).await.unwrap().into_inner();
-        assert_eq!(r.private, b"keep");
-        assert!(!val(r.new_state).is_null());
-        let gone = svc.read_resource(Request::new(read("gone"))).await.unwrap().into_inner();
-        assert!(val(gone.new_state).is_null());
-        assert!(gone.diagnostics.is_empty());
-    }
-
-    #[tokio::test]
-    async fn plan_and_apply_create_then_replace() {
-        let svc = ProviderService::new(TestProvider);
-        configure(&svc, Value::from("tok")).await;
-        let config = Value::object([("name", Value::from("n"))]);
-        let plan = svc
-            .plan_resource_change(Request::new(pb::plan_resource_change::Request {
-                type_name: "t_thing".into(),
-                prior_state: dv(&Value::Null),
-                proposed_new_state: dv(&config),
-                config: dv(&config),
-                prior_private: b"p".to_vec(),
-                ..Default::default()
-            }))
-            .await
-            .unwrap()
-            .into_inner();
-        let planned = val(plan.planned_state.clone());
-        assert!(planned.attr("id").is_unknown());
-        assert_eq!(plan.planned_private, b"p");
-        let applied = svc
-            .apply_resource_change(Request::new(pb::apply_resource_change::Request {
-                type_name: "t_thing".into(),
-                prior_state: dv(&Value::Null),
-                planned_state: plan.planned_state,
-                config: dv(&config),
-                planned_private: b"p".to_vec(),
-                ..Default::default()
-            }))
-            .await
-            .unwrap()
-            .into_inner();
-        let state = val(applied.new_state);
-        assert_eq!(state.attr("id").as_str(), Some("tok"));
-        assert_eq!(applied.private, b"p");
-
-        let config2 = Value::object([("name", Value::from("m"))]);
-        let proposed = state.clone().with_attr("name", Value::from("m"));
-        let replan = svc
-            .plan_resource_change(Request::new(pb::plan_resource_change::Request {
-                type_name: "t_thing".into(),
-                prior_state: dv(&state),
-                proposed_new_state: dv(&proposed),
-                config: dv(&config2),
-                ..Default::default()
-            }))
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(replan.requires_replace, vec![AttributePath::root("name").to_proto()]);
-    }
-
-    #[tokio::test]
-    async fn validation_errors_carry_paths() {
-        let svc = ProviderService::new(TestProvider);
-        let r = svc
-            .validate_resource_config(Request::new(pb::validate_resource_config::Request {
-                type_name: "t_thing".into(),
-                config: dv(&Value::object([("name", Value::from(""))])),
-                client_capabilities: None,
-            }))
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(r.diagnostics.len(), 1);
-        assert_eq!(r.diagnostics[0].attribute, Some(AttributePath::root("name").to_proto()));
-        let unknown = svc
-            .validate_resource_config(Request::new(pb::validate_resource_config::Request {
-                type_name: "t_nope".into(),
-                ..Default::default()
-            }))
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(unknown.diagnostics[0].summary, "Unknown resource type");
-    }
-}
+mod tests;

@@ -1,0 +1,42 @@
+//! How Teleport API answers become diagnostics, the same way for every
+//! resource that manages Teleport objects.
+
+use joinery_teleport::Error as TeleportError;
+use joinery_tfplugin::framework::Diagnostics;
+
+/// A kind of Teleport object, as error summaries name it (`ProvisionToken`, `Bot`).
+#[derive(Debug, Clone, Copy)]
+pub struct ObjectKind(pub &'static str);
+
+impl ObjectKind {
+    /// `Error <action> <kind>`, with the API's message.
+    pub fn error(&self, action: &str, e: TeleportError) -> Diagnostics {
+        Diagnostics::error(format!("Error {action} {}", self.0), e.to_string())
+    }
+
+    /// A read where absence is an answer (refresh, or checking a name is free).
+    pub fn found<T>(&self, read: Result<T, TeleportError>) -> Result<Option<T>, Diagnostics> {
+        match read {
+            Ok(v) => Ok(Some(v)),
+            Err(TeleportError::NotFound(_)) => Ok(None),
+            Err(e) => Err(self.error("reading", e)),
+        }
+    }
+
+    /// A read that must find the object; `not_found` explains when it does not.
+    pub fn existing<T>(
+        &self,
+        read: Result<T, TeleportError>,
+        not_found: impl FnOnce() -> Diagnostics,
+    ) -> Result<T, Diagnostics> {
+        self.found(read)?.ok_or_else(not_found)
+    }
+
+    /// A delete; already gone (expired, or deleted by hand) is done too.
+    pub fn deleted(&self, delete: Result<(), TeleportError>) -> Result<(), Diagnostics> {
+        match delete {
+            Ok(()) | Err(TeleportError::NotFound(_)) => Ok(()),
+            Err(e) => Err(self.error("deleting", e)),
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! `teleport_provision_token`: join tokens, resource and data source.
+//!
+//! Compatible with the official provider's schema (generated from
+//! `types.ProvisionTokenV2`), with three deliberate improvements: `id` is
+//! the revision after both create and import (never the secret name);
+//! attributes the server fills in (`kind`, `metadata.namespace`,
+//! `spec.join_method`, `spec.aws_iid_ttl`) are optional+computed so an
+//! import plans clean; and server-managed labels never show up as drift.
+//!
+//! - [`schema`](schema::schema): the schema and the cross-attribute checks;
+//! - `model`: the typed model ([`TokenModel`]);
+//! - `proto`: model ↔ `ProvisionTokenV2`;
+//! - here: the API calls.
+
+mod model;
+mod proto;
+mod schema;
+
+use async_trait::async_trait;
+use joinery_teleport::proto::types::ProvisionTokenV2;
+
+pub use self::model::TokenModel;
+use self::proto::{to_proto, to_state};
+pub use self::schema::schema;
+use super::api::ObjectKind;
+use super::metadata::MetadataModel;
+use crate::connect::TeleportClient;
+use joinery_tfplugin::framework::{
+    CreateRequest, DataSource, DeleteRequest, Diagnostics, Maybe, ReadRequest, Resource, Schema, UpdateRequest,
+};
+
+/// The resource type name.
+pub const TYPE_NAME: &str = "teleport_provision_token";
+
+/// How API errors name tokens.
+pub(crate) const KIND: ObjectKind = ObjectKind("ProvisionToken");
+
+fn mask(name: &str) -> String {
+    let n = name.chars().count();
+    name.chars().enumerate().map(|(i, c)| if i < n * 3 / 4 { '*' } else { c }).collect()
+}
+
+/// Polls `GetToken` until `done` accepts the token, with the provider's
+/// retry policy (Teleport's caches make writes visible with a delay).
+async fn wait_for(
+    c: &TeleportClient,
+    name: &str,
+    done: impl Fn(&ProvisionTokenV2) -> bool,
+) -> Result<ProvisionTokenV2, Diagnostics> {
+    let tries = c.retry.max_tries.max(1);
+    for attempt in 1..=tries {
+        if let Some(t) = KIND.found(c.client.get_token(name).await)?
+            && done(&t)
+        {
+            return Ok(t);
+        }
+        if attempt < tries {
+            tokio::time::sleep(c.retry.delay(attempt)).await;
+        }
+    }
+    Err(Diagnostics::error(
+        "Error reading ProvisionToken",
+        format!("the token was written but not visible after {tries} tries - state outdated, please import resource"),
+    ))
+}
+
+/// The resource.
+pub struct ProvisionTokenResource;
+
+#[async_trait]
+impl Resource<TeleportClient> for ProvisionTokenResource {
+    type Model = TokenModel;
+
+    fn type_name(&self) -> &str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    fn validate(&self, config: &TokenModel, diags: &mut Diagnostics) {
+        schema::validate(config, diags);
+    }
+
+    async fn create(&self, c: &TeleportClient, req: CreateRequest<TokenModel>) -> Result<TokenModel, Diagnostics> {
+        let name = match MetadataModel::name_of(&req.plan.metadata) {
+            n if !n.is_empty() => n,
+            _ => hex::encode(rand::random::<[u8; 32]>()),
+        };
+        if KIND.found(c.client.get_token(&name).await)?.is_some() {
+            return Err(Diagnostics::error(
+                "ProvisionToken exists in Teleport",
+                format!(
+                    "A token named {} already exists. Either remove it (tctl rm token/<name>) or import it \
+                     (terraform import {TYPE_NAME}.<resource name> <token name>).",
+                    mask(&name)
+                ),
+            ));
+        }
+        let token = to_proto(&req.plan, name.clone())?;
+        c.client.upsert_token(token).await.map_err(|e| KIND.error("creating", e))?;
+        let created = wait_for(c, &name, |_| true).await?;
+        // The id is the new revision, whatever the plan says.
+        Ok(to_state(&created, &TokenModel { id: Maybe::Unknown, ..req.plan }))
+    }
+
+    async fn read(&self, c: &TeleportClient, req: ReadRequest<TokenModel>) -> Result<Option<TokenModel>, Diagnostics> {
+        let name = MetadataModel::name_of(&req.state.metadata);
+        Ok(KIND.found(c.client.get_token(&name).await)?.map(|t| to_state(&t, &req.state)))
+    }
+
+    async fn update(&self, c: &TeleportClient, req: UpdateRequest<TokenModel>) -> Result<TokenModel, Diagnostics> {
+        let name = MetadataModel::name_of(&req.state.metadata);
+        let before = c.client.get_token(&name).await.map_err(|e| KIND.error("reading", e))?;
+        let before_rev = before.metadata.map(|m| m.revision).unwrap_or_default();
+        c.client.upsert_token(to_proto(&req.plan, name.clone())?).await.map_err(|e| KIND.error("updating", e))?;
+        let updated = wait_for(c, &name, |t| t.metadata.as_ref().is_some_and(|m| m.revision != before_rev)).await?;
+        Ok(to_state(&updated, &req.plan))
+    }
+
+    async fn delete(&self, c: &TeleportClient, req: DeleteRequest<TokenModel>) -> Result<(), Diagnostics> {
+        KIND.deleted(c.client.delete_token(&MetadataModel::name_of(&req.state.metadata)).await)
+    }
+
+    async fn import(&self, c: &TeleportClient, id: &str) -> Result<TokenModel, Diagnostics> {
+        let t = KIND.existing(c.client.get_token(id).await, || {
+            Diagnostics::error("Cannot import ProvisionToken", "No token with that name exists (or it has expired).")
+        })?;
+        Ok(to_state(&t, &TokenModel::default()))
+    }
+}
+
+/// The data source: reads a token by `metadata.name` alone.
+pub struct ProvisionTokenDataSource;
+
+#[async_trait]
+impl DataSource<TeleportClient> for ProvisionTokenDataSource {
+    type Model = TokenModel;
+
+    fn type_name(&self) -> &str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        super::data_source_schema(schema(), &["metadata.name"])
+            .description("Reads a Teleport join token by name (`metadata = { name = \"…\" }`).")
+    }
+
+    async fn read(&self, c: &TeleportClient, config: TokenModel) -> Result<TokenModel, Diagnostics> {
+        let name = MetadataModel::name_of(&config.metadata);
+        let t = KIND.existing(c.client.get_token(&name).await, || {
+            Diagnostics::attribute_error(
+                MetadataModel::path("name"),
+                "Token not found",
+                "No token with that name exists (or it has expired).",
+            )
+        })?;
+        Ok(to_state(&t, &TokenModel::default()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use joinery_tfplugin::cty::Value;
+    use joinery_tfplugin::framework::model::{self, Role, check};
+
+    use super::*;
+
+    #[test]
+    fn models_match_schemas() {
+        check::<TokenModel>(&schema(), Role::Resource).unwrap();
+        check::<TokenModel>(&DataSource::schema(&ProvisionTokenDataSource), Role::DataSource).unwrap();
+    }
+
+    fn validate(config: Value) -> Vec<String> {
+        let mut d = Diagnostics::new();
+        schema::validate(&model::from_value(&config).unwrap(), &mut d);
+        d.0.iter().map(|x| x.path.as_ref().map(ToString::to_string).unwrap_or_default()).collect()
+    }
+
+    fn spec(attrs: Vec<(&str, Value)>) -> Value {
+        Value::object([("spec", Value::object(attrs))])
+    }
+
+    #[test]
+    fn cross_attribute_checks_wait_for_unknowns() {
+        let bot = Value::string_list(["Bot"]);
+        assert_eq!(validate(spec(vec![("roles", bot.clone())])), ["spec.bot_name"]);
+        assert!(validate(spec(vec![("roles", bot), ("bot_name", Value::Unknown)])).is_empty());
+        assert_eq!(
+            validate(spec(vec![("roles", Value::string_list(["Node"])), ("bot_name", "b".into())])),
+            ["spec.bot_name"]
+        );
+        let azure =
+            |allow: Value| spec(vec![("join_method", "azure".into()), ("azure", Value::object([("allow", allow)]))]);
+        assert_eq!(validate(azure(Value::List(vec![]))), ["spec.azure"]);
+        assert!(validate(azure(Value::Unknown)).is_empty());
+        assert_eq!(
+            validate(azure(Value::List(vec![Value::object([("resource_groups", Value::Null)])]))),
+            ["spec.azure.allow[0].subscription"]
+        );
+    }
+
+    #[test]
+    fn state_keeps_the_users_spelling_and_hides_server_labels() {
+        use joinery_teleport::proto::types::{Metadata, ProvisionTokenSpecV2};
+        let server = ProvisionTokenV2 {
+            kind: "token".into(),
+            version: "v2".into(),
+            metadata: Some(Metadata {
+                name: "n".into(),
+                revision: "rev-1".into(),
+                labels: [("teleport.dev/origin".to_string(), "x".to_string())].into(),
+                ..Default::default()
+            }),
+            spec: Some(ProvisionTokenSpecV2 {
+                roles: vec!["Bot".into()],
+                join_method: "token".into(),
+                bot_name: "b".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let plan: TokenModel = model::from_value(&Value::object([
+            ("id", Value::Unknown),
+            ("metadata", Value::Unknown),
+            (
+                "spec",
+                Value::object([
+                    ("roles", Value::string_list(["bot"])),
+                    ("bot_name", "b".into()),
+                    ("join_method", Value::Unknown),
+                ]),
+            ),
+        ]))
+        .unwrap();
+        let state = model::to_value(&to_state(&server, &plan)).unwrap();
+        assert_eq!(state.attr("id").as_str(), Some("rev-1"), "id is the revision on create");
+        assert_eq!(state.attr("spec").attr("roles"), &Value::string_list(["bot"]));
+        assert!(state.attr("metadata").attr("labels").is_null());
+        assert!(state.attr("spec").attr("azure").is_null());
+        assert!(state.is_wholly_known());
+        let imported = model::to_value(&to_state(&server, &TokenModel::default())).unwrap();
+        assert_eq!(imported.attr("spec").attr("roles"), &Value::string_list(["Bot"]));
+    }
+}
