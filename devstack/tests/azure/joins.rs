@@ -1,4 +1,4 @@
-//! Full Azure joins through the client library (`joinery_azure::join`), over both join
+//! Full Azure joins through the client library (`joinery_agent::join::azure`), over both join
 //! services, including the ARM fallback of the verifier.
 
 use joinery_azure::imds::IdentitySelector;

@@ -10,7 +10,7 @@ use joinery_azure::arm::{ArmClient, ArmOptions};
 use joinery_azure::attested::{AttestedData, Plan, TimeStamp};
 use joinery_azure::imds::{ARM_RESOURCE, ImdsClient, RetryPolicy};
 // The join client, in one place for the tests that use it.
-pub(crate) use joinery_azure::join::{JoinError, join_with_azure, join_with_azure_legacy, join_with_azure_v1};
+pub(crate) use joinery_agent::join::azure::{JoinError, join_with_azure, join_with_azure_legacy, join_with_azure_v1};
 use joinery_devstack::azure::sign::{
     AttestedSigner, EmulatorPki, EmulatorPkiConfig, ManagedIdentityTokenSpec, TokenIssuer, managed_identity_claims,
 };

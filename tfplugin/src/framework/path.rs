@@ -29,9 +29,26 @@ impl AttributePath {
         AttributePath { steps: vec![PathStep::Attribute(name.into())] }
     }
 
-    /// A path of attribute names written with dots, e.g. `metadata.name`.
+    /// A path written as [`AttributePath`] displays it (as in HCL): names
+    /// with dots, list indices and quoted map keys in brackets, e.g.
+    /// `metadata.name`, `outputs[1].path`, `spec.tags["env"]` (map keys
+    /// containing `.` or `[` cannot be written this way).
     pub fn dotted(path: &str) -> AttributePath {
-        AttributePath { steps: path.split('.').map(|name| PathStep::Attribute(name.to_string())).collect() }
+        let mut steps = Vec::new();
+        for part in path.split('.') {
+            let mut pieces = part.split('[');
+            if let Some(name) = pieces.next() {
+                steps.push(PathStep::Attribute(name.to_string()));
+            }
+            for element in pieces {
+                let element = element.trim_end_matches(']');
+                match element.parse() {
+                    Ok(i) => steps.push(PathStep::Index(i)),
+                    Err(_) => steps.push(PathStep::Key(element.trim_matches('"').to_string())),
+                }
+            }
+        }
+        AttributePath { steps }
     }
 
     /// The empty path (the whole object).
@@ -102,5 +119,7 @@ mod tests {
         assert_eq!(p.to_string(), r#"spec.tags["env"][0]"#);
         assert_eq!(p.to_proto().steps.len(), 4);
         assert_eq!(AttributePath::dotted("spec.tags"), AttributePath::root("spec").attr("tags"));
+        assert_eq!(AttributePath::dotted(&p.to_string()), p);
+        assert_eq!(AttributePath::dotted("outputs[1].path"), AttributePath::root("outputs").index(1).attr("path"));
     }
 }

@@ -10,6 +10,7 @@
 pub mod render;
 
 use async_trait::async_trait;
+use joinery_tbot_config::JoinMethodName;
 use serde::{Deserialize, Serialize};
 
 use self::render::{Rendered, check, render};
@@ -42,7 +43,7 @@ pub fn schema() -> Schema {
         .attribute(
             Attribute::string("join_method")
                 .optional()
-                .validator(validators::one_of(["azure", "token"]))
+                .validator(validators::one_of(JoinMethodName::ALL.map(JoinMethodName::as_str)))
                 .description("`azure` (default) or `token`."),
         )
         .attribute(Attribute::list("ca_pins", Type::String).optional().description(
@@ -223,7 +224,8 @@ mod tests {
             &mut d,
         );
         let paths: Vec<String> = d.0.iter().filter_map(|x| x.path.as_ref().map(|p| p.to_string())).collect();
-        assert!(paths.contains(&"auth_server".to_string()), "{paths:?}");
+        // The agent's rule (joinery-tbot-config) names proxy_server for two addresses.
+        assert!(paths.contains(&"proxy_server".to_string()), "{paths:?}");
         assert!(paths.contains(&"renewal_interval".to_string()), "{paths:?}");
         assert!(paths.contains(&"agent_url".to_string()), "{paths:?}");
     }

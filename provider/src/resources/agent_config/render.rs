@@ -1,21 +1,22 @@
-//! Rendering the VM agent's bootstrap from the data source's model: the
-//! `tbot.yaml`, the systemd unit and the `#cloud-config` document, and the
-//! checks on the inputs that rendering relies on.
+//! Rendering the VM agent's bootstrap from the data source's model.
 //!
-//! [`render`] and [`check`] are the whole interface: the tbot configuration
-//! (its defaults, the "renewal_interval < certificate_ttl" rule, the unit)
-//! is meant to move to a crate shared with the agent, which then replaces
-//! this file. The YAML is produced by a serializer, never by string
-//! pasting, so any value is quoted correctly.
+//! The agent's configuration and unit come from `joinery-tbot-config`, the
+//! crate the agent itself parses with: the same defaults, the same rules
+//! ("renewal_interval < certificate_ttl", addresses, pins, the managed
+//! identity's client id…), the same hardened unit as
+//! `examples/systemd/joinery-agent.service`. This file adds only what is
+//! the data source's own: mapping inputs to [`Bootstrap`], each rule's
+//! error back onto the attribute it came from, the download of the agent
+//! binary, and the `#cloud-config` document. The YAML is produced by a
+//! serializer, never by string pasting, so any value is quoted correctly.
 
+use joinery_tbot_config::bootstrap::{Bootstrap, IdentityDirectory};
+use joinery_tbot_config::systemd::{DEFAULT_AGENT_PATH, DEFAULT_CONFIG_PATH, UNIT_NAME};
+use joinery_tbot_config::{ConfigError, JoinMethodName};
+use joinery_tfplugin::framework::{AttributePath, Diagnostics, Maybe};
 use serde::Serialize;
 
 use super::AgentConfigModel;
-use joinery_tfplugin::framework::{AttributePath, Diagnostics, Maybe};
-
-const DEFAULT_AGENT_PATH: &str = "/usr/local/bin/joinery-agent";
-const DEFAULT_CONFIG_PATH: &str = "/etc/tbot.yaml";
-const UNIT_NAME: &str = "joinery-agent.service";
 
 /// The three documents a VM needs to join on first boot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,60 +27,6 @@ pub struct Rendered {
     pub systemd_unit: String,
     /// A `#cloud-config` document installing and starting the agent.
     pub cloud_init: String,
-}
-
-#[derive(Serialize)]
-struct TbotConfig {
-    version: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    proxy_server: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    auth_server: Option<String>,
-    onboarding: Onboarding,
-    storage: Storage,
-    outputs: Vec<Output>,
-    certificate_ttl: String,
-    renewal_interval: String,
-    oneshot: bool,
-}
-
-#[derive(Serialize)]
-struct Onboarding {
-    join_method: String,
-    token: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    ca_pins: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ca_path: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    azure: Option<AzureOnboarding>,
-}
-
-#[derive(Serialize)]
-struct AzureOnboarding {
-    client_id: String,
-}
-
-#[derive(Serialize)]
-struct Storage {
-    #[serde(rename = "type")]
-    kind: &'static str,
-}
-
-#[derive(Serialize)]
-struct Output {
-    #[serde(rename = "type")]
-    kind: String,
-    destination: Destination,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    roles: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct Destination {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    path: String,
 }
 
 #[derive(Serialize)]
@@ -101,40 +48,60 @@ fn non_empty(v: &Maybe<String>) -> Option<String> {
     v.known().filter(|s| !s.is_empty()).cloned()
 }
 
-/// Cross-attribute checks on the inputs, which may be unknown (a check
-/// whose input is not known yet passes, and runs again on read).
-pub fn check(config: &AgentConfigModel, diags: &mut Diagnostics) {
-    let (proxy, auth) = (&config.proxy_server, &config.auth_server);
-    if proxy.is_known() && auth.is_known() {
-        diags.add_attribute_error(
-            AttributePath::root("auth_server"),
-            "Conflicting addresses",
-            "Set only one of proxy_server and auth_server.",
-        );
+/// The agent's inputs, once every one of them is known (`None` before:
+/// the checks run again when the data source is read).
+fn bootstrap(config: &AgentConfigModel) -> Option<Bootstrap> {
+    let all_known = [&config.proxy_server, &config.auth_server, &config.token, &config.join_method]
+        .into_iter()
+        .chain([&config.ca_path, &config.azure_client_id, &config.certificate_ttl, &config.renewal_interval])
+        .all(|v| !v.is_unknown())
+        && !config.ca_pins.is_unknown()
+        && !config.oneshot.is_unknown()
+        && !config.outputs.is_unknown()
+        && config.outputs.known_or_default().iter().all(|o| !o.path.is_unknown() && !o.roles.is_unknown());
+    if !all_known {
+        return None;
     }
-    if proxy.is_null() && auth.is_null() {
-        diags.add_attribute_error(
-            AttributePath::root("proxy_server"),
-            "Missing address",
-            "Set proxy_server or auth_server.",
-        );
-    }
-    let ttl = config.certificate_ttl.known_str().unwrap_or("1h");
-    let interval = config.renewal_interval.known_str().unwrap_or("20m");
-    for (name, value) in [("certificate_ttl", ttl), ("renewal_interval", interval)] {
-        if let Err(e) = joinery_util::duration::parse(value) {
-            diags.add_attribute_error(AttributePath::root(name), "Invalid duration", e.to_string());
+    Some(Bootstrap {
+        proxy_server: non_empty(&config.proxy_server),
+        auth_server: non_empty(&config.auth_server),
+        token: config.token.known_or_default(),
+        // The schema's validator admits only the names `JoinMethodName` knows.
+        join_method: non_empty(&config.join_method).and_then(|m| m.parse::<JoinMethodName>().ok()),
+        ca_pins: config.ca_pins.known_or_default(),
+        ca_path: non_empty(&config.ca_path),
+        azure_client_id: non_empty(&config.azure_client_id),
+        outputs: config
+            .outputs
+            .known_or_default()
+            .iter()
+            .map(|o| IdentityDirectory { path: o.path.known_or_default(), roles: o.roles.known_or_default() })
+            .collect(),
+        certificate_ttl: non_empty(&config.certificate_ttl),
+        renewal_interval: non_empty(&config.renewal_interval),
+        oneshot: config.oneshot.known_or_default(),
+    })
+}
+
+/// Each problem on the attribute it comes from.
+fn diagnostics(errors: Vec<ConfigError>) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    for e in errors {
+        let path = e.key().and_then(Bootstrap::input_for_key).map(|input| AttributePath::dotted(&input));
+        match path {
+            Some(path) => diags.add_attribute_error(path, "Invalid agent configuration", e.reason()),
+            None => diags.add_error("Invalid agent configuration", e.to_string()),
         }
     }
-    if let (Ok(t), Ok(i)) = (joinery_util::duration::parse(ttl), joinery_util::duration::parse(interval))
-        && i >= t
-        && config.oneshot.known() != Some(&true)
-    {
-        diags.add_attribute_error(
-            AttributePath::root("renewal_interval"),
-            "Renewal interval too long",
-            format!("renewal_interval ({interval}) must be shorter than certificate_ttl ({ttl}), or credentials expire before renewal."),
-        );
+    diags
+}
+
+/// Checks on the inputs, which may be unknown (a check whose inputs are not
+/// known yet passes, and runs again on read): the agent's own rules, and
+/// the download's.
+pub fn check(config: &AgentConfigModel, diags: &mut Diagnostics) {
+    if let Some(Err(errors)) = bootstrap(config).map(|b| b.validate()) {
+        diags.extend(diagnostics(errors));
     }
     if let Some(sha) = config.agent_sha256.known_str()
         && !(sha.len() == 64 && sha.chars().all(|c| c.is_ascii_hexdigit()))
@@ -158,74 +125,15 @@ pub fn check(config: &AgentConfigModel, diags: &mut Diagnostics) {
 
 /// Renders the three documents from the (wholly known) inputs.
 pub fn render(config: &AgentConfigModel) -> Result<Rendered, Diagnostics> {
-    let join_method = non_empty(&config.join_method).unwrap_or_else(|| "azure".into());
-    let outputs: Vec<Output> = config
-        .outputs
-        .known_or_default()
-        .iter()
-        .map(|o| Output {
-            kind: non_empty(&o.kind).unwrap_or_else(|| "identity".into()),
-            destination: Destination { kind: "directory", path: o.path.known_or_default() },
-            roles: o.roles.known_or_default(),
-        })
-        .collect();
-    let output_paths: Vec<String> = outputs.iter().map(|o| o.destination.path.clone()).collect();
-    let tbot = TbotConfig {
-        version: "v2",
-        proxy_server: non_empty(&config.proxy_server),
-        auth_server: non_empty(&config.auth_server),
-        onboarding: Onboarding {
-            azure: non_empty(&config.azure_client_id)
-                .filter(|_| join_method == "azure")
-                .map(|client_id| AzureOnboarding { client_id }),
-            join_method,
-            token: config.token.known_or_default(),
-            ca_pins: config.ca_pins.known_or_default(),
-            ca_path: non_empty(&config.ca_path),
-        },
-        storage: Storage { kind: "memory" },
-        outputs,
-        certificate_ttl: non_empty(&config.certificate_ttl).unwrap_or_else(|| "1h".into()),
-        renewal_interval: non_empty(&config.renewal_interval).unwrap_or_else(|| "20m".into()),
-        oneshot: config.oneshot.known_or_default(),
-    };
-    let yaml_err = |e: serde_yaml_ng::Error| Diagnostics::error("Cannot render YAML", e.to_string());
-    let tbot_yaml = serde_yaml_ng::to_string(&tbot).map_err(yaml_err)?;
+    let vm = bootstrap(config)
+        .ok_or_else(|| Diagnostics::error("Cannot render the agent configuration", "Some inputs are not known yet."))?;
+    let tbot_yaml = vm.tbot_yaml().map_err(diagnostics)?;
     let agent_path = non_empty(&config.agent_path).unwrap_or_else(|| DEFAULT_AGENT_PATH.into());
     let config_path = non_empty(&config.config_path).unwrap_or_else(|| DEFAULT_CONFIG_PATH.into());
-    let read_write: Vec<String> = output_paths.iter().map(|p| format!("ReadWritePaths={p}\n")).collect();
-    let unit = format!(
-        "[Unit]\n\
-         Description=Joinery agent: Teleport Machine ID credentials from the VM's managed identity\n\
-         After=network-online.target\n\
-         Wants=network-online.target\n\
-         \n\
-         [Service]\n\
-         Type=simple\n\
-         ExecStart={agent_path} start -c {config_path}\n\
-         ExecReload=/bin/kill -HUP $MAINPID\n\
-         Restart=on-failure\n\
-         RestartSec=5\n\
-         NoNewPrivileges=yes\n\
-         ProtectSystem=strict\n\
-         ProtectHome=yes\n\
-         PrivateTmp=yes\n\
-         PrivateDevices=yes\n\
-         ProtectKernelTunables=yes\n\
-         ProtectKernelModules=yes\n\
-         ProtectControlGroups=yes\n\
-         RestrictSUIDSGID=yes\n\
-         LockPersonality=yes\n\
-         UMask=0077\n\
-         {}\
-         \n\
-         [Install]\n\
-         WantedBy=multi-user.target\n",
-        read_write.concat()
-    );
+    let unit = vm.unit(&agent_path, &config_path).render();
     let mut runcmd = Vec::new();
-    for p in &output_paths {
-        runcmd.push(vec!["install".into(), "-d".into(), "-m".into(), "0700".into(), p.clone()]);
+    for output in &vm.outputs {
+        runcmd.push(vec!["install".into(), "-d".into(), "-m".into(), "0700".into(), output.path.clone()]);
     }
     if let Some(url) = non_empty(&config.agent_url) {
         runcmd.push(vec![
@@ -260,9 +168,8 @@ pub fn render(config: &AgentConfigModel) -> Result<Rendered, Diagnostics> {
         ],
         runcmd,
     };
-    let cloud_init = format!("#cloud-config\n{}", serde_yaml_ng::to_string(&cloud).map_err(yaml_err)?);
+    let cloud_init = serde_yaml_ng::to_string(&cloud)
+        .map(|yaml| format!("#cloud-config\n{yaml}"))
+        .map_err(|e| Diagnostics::error("Cannot render YAML", e.to_string()))?;
     Ok(Rendered { tbot_yaml, systemd_unit: unit, cloud_init })
 }
-
-/// The data source.
-pub struct AgentConfigDataSource;
