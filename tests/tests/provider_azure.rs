@@ -6,7 +6,7 @@
 // unused ones are caught on the library target.
 #![allow(unused_crate_dependencies)]
 
-use joinery_azure::arm::{ArmClient, ArmOptions, VirtualMachine};
+use joinery_azure::arm::{ArmClient, ArmOptions, IdentityType, VirtualMachine, VmIdentityPatch};
 use joinery_azure::credential;
 use joinery_azure::imds::{IdentitySelector, ImdsClient};
 use joinery_testkit::Devstack;
@@ -266,13 +266,12 @@ resource "teleport_azure_identity_binding" "denied" {{
 
         // Drift: the identity detached from the VM.
         let vm1_id = vm1["id"].as_str().unwrap();
-        let mut body = serde_json::Map::new();
-        body.insert(tbot_id.clone(), Value::Null);
-        rt().block_on(
-            az.arm()
-                .patch_vm_identity(vm1_id, serde_json::json!({"type": "UserAssigned", "userAssignedIdentities": body})),
-        )
-        .unwrap();
+        // What someone detaching it by hand sends: {"type": "UserAssigned", "userAssignedIdentities": {id: null}}.
+        let detach = VmIdentityPatch {
+            kind: IdentityType::UserAssigned,
+            user_assigned_identities: Some([(tbot_id.clone(), None)].into()),
+        };
+        rt().block_on(az.arm().patch_vm_identity(vm1_id, detach)).unwrap();
         assert!(!az.vm_identity_ids("vm-1").contains(&tbot_id.to_ascii_lowercase()));
         let plan = ws.plan(&[]);
         assert_eq!(plan.code, 2, "[{label}] {}", plan.all());

@@ -233,16 +233,9 @@ impl ArmClient {
     /// `PATCH`es a VM's `identity` block ([`VmIdentityPatch::attach`] /
     /// [`VmIdentityPatch::detach`]) and waits for the asynchronous operation; returns the VM
     /// as it is afterwards.
-    pub async fn patch_vm_identity(
-        &self,
-        vm_id: &str,
-        identity: impl Into<IdentityPatch>,
-    ) -> Result<VirtualMachine, ArmError> {
+    pub async fn patch_vm_identity(&self, vm_id: &str, identity: VmIdentityPatch) -> Result<VirtualMachine, ArmError> {
         let url = self.url(vm_id, COMPUTE_API_VERSION)?;
-        let body = match identity.into() {
-            IdentityPatch::Typed(p) => Self::encode(&url, &VmPatch { identity: Some(p) })?,
-            IdentityPatch::Json(identity) => serde_json::json!({ "identity": identity }),
-        };
+        let body = Self::encode(&url, &VmPatch { identity: Some(identity) })?;
         let (status, op, _) = self.send(reqwest::Method::PATCH, &url, Some(&body)).await?;
         if (status == 202 || status == 201)
             && let Some(op) = op
@@ -383,27 +376,6 @@ impl ArmClient {
             Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(e),
         }
-    }
-}
-
-/// The identity block [`ArmClient::patch_vm_identity`] sends.
-#[derive(Debug, Clone)]
-pub enum IdentityPatch {
-    /// A typed patch ([`VmIdentityPatch::attach`], [`VmIdentityPatch::detach`]).
-    Typed(VmIdentityPatch),
-    /// Raw JSON, accepted while callers that build the block by hand move to the typed patch.
-    Json(serde_json::Value),
-}
-
-impl From<VmIdentityPatch> for IdentityPatch {
-    fn from(p: VmIdentityPatch) -> Self {
-        IdentityPatch::Typed(p)
-    }
-}
-
-impl From<serde_json::Value> for IdentityPatch {
-    fn from(v: serde_json::Value) -> Self {
-        IdentityPatch::Json(v)
     }
 }
 

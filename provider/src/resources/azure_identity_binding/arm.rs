@@ -6,9 +6,10 @@
 
 use std::time::Duration;
 
-use joinery_azure::arm::{ArmClient, ArmError, VirtualMachine};
+use joinery_azure::arm::{ArmClient, ArmError, VmIdentityPatch};
+use joinery_azure::resource_id::same_resource;
 
-use super::ids::{has_identity, reader_role_id, role_guid, same_id, stable_guid, subscription_of_scope};
+use super::ids::{has_identity, reader_role_id, role_guid, stable_guid, subscription_of_scope};
 use super::model::Binding;
 use super::schema::{IDENTITY_ID, ROLE, VIRTUAL_MACHINE_IDS};
 use crate::azure::arm_error;
@@ -110,48 +111,13 @@ async fn ensure_assignment(
     Err(Diagnostics::error("Azure: error creating the role assignment", "gave up after retries"))
 }
 
-fn attach_body(vm: &VirtualMachine, identity_id: &str) -> serde_json::Value {
-    let system = vm
-        .identity
-        .as_ref()
-        .and_then(|i| i.kind.as_deref())
-        .is_some_and(|k| k.to_ascii_lowercase().contains("systemassigned"));
-    let mut map = serde_json::Map::new();
-    map.insert(identity_id.to_string(), serde_json::json!({}));
-    serde_json::json!({
-        "type": if system { "SystemAssigned, UserAssigned" } else { "UserAssigned" },
-        "userAssignedIdentities": map,
-    })
-}
-
-fn detach_body(vm: &VirtualMachine, identity_id: &str) -> serde_json::Value {
-    let ident = vm.identity.clone().unwrap_or_default();
-    let system = ident.kind.as_deref().is_some_and(|k| k.to_ascii_lowercase().contains("systemassigned"));
-    let others = ident.user_assigned_identities.keys().filter(|k| !same_id(k, identity_id)).count();
-    let ours: Vec<&String> = ident.user_assigned_identities.keys().filter(|k| same_id(k, identity_id)).collect();
-    match (system, others > 0) {
-        (_, true) => {
-            let mut map = serde_json::Map::new();
-            for k in ours {
-                map.insert(k.clone(), serde_json::Value::Null);
-            }
-            serde_json::json!({
-                "type": if system { "SystemAssigned, UserAssigned" } else { "UserAssigned" },
-                "userAssignedIdentities": map,
-            })
-        }
-        (true, false) => serde_json::json!({ "type": "SystemAssigned" }),
-        (false, false) => serde_json::json!({ "type": "None" }),
-    }
-}
-
 /// Attaches the identity unless already attached; returns whether it attached it.
 async fn attach(arm: &ArmClient, vm_id: &str, identity_id: &str) -> Result<bool, Diagnostics> {
     let vm = arm.get_vm(vm_id).await.map_err(|e| vm_error(vm_id, "reading", e))?;
     if has_identity(&vm, identity_id) {
         return Ok(false);
     }
-    arm.patch_vm_identity(vm_id, attach_body(&vm, identity_id))
+    arm.patch_vm_identity(vm_id, VmIdentityPatch::attach(&vm, identity_id))
         .await
         .map_err(|e| vm_error(vm_id, "attaching the identity to", e))?;
     Ok(true)
@@ -167,7 +133,7 @@ async fn detach(arm: &ArmClient, vm_id: &str, identity_id: &str) -> Result<(), D
     if !has_identity(&vm, identity_id) {
         return Ok(());
     }
-    match arm.patch_vm_identity(vm_id, detach_body(&vm, identity_id)).await {
+    match arm.patch_vm_identity(vm_id, VmIdentityPatch::detach(&vm, identity_id)).await {
         Ok(_) => Ok(()),
         Err(e) if e.is_not_found() => Ok(()),
         Err(e) => Err(vm_error(vm_id, "detaching the identity from", e)),
@@ -257,7 +223,7 @@ pub(super) async fn reconcile(arm: &ArmClient, mut want: Binding, have: &Binding
         // VMs no longer wanted: detach where this resource attached.
         let mut managed: Vec<String> = Vec::new();
         for vm in &have.managed_vms {
-            if want.vm_ids.iter().any(|w| same_id(w, vm)) {
+            if want.vm_ids.iter().any(|w| same_resource(w, vm)) {
                 managed.push(vm.clone());
             } else {
                 detach(arm, vm, &want.identity_id).await?;
@@ -265,7 +231,7 @@ pub(super) async fn reconcile(arm: &ArmClient, mut want: Binding, have: &Binding
         }
         // Wanted VMs: attach.
         for vm in &want.vm_ids {
-            let known_deleted = have.vm_ids.iter().any(|h| same_id(h, vm));
+            let known_deleted = have.vm_ids.iter().any(|h| same_resource(h, vm));
             let attached = match attach(arm, vm, &want.identity_id).await {
                 Ok(a) => a,
                 // Deleted outside Terraform after it was bound: nothing to attach (plan warns).
@@ -274,7 +240,7 @@ pub(super) async fn reconcile(arm: &ArmClient, mut want: Binding, have: &Binding
             };
             if attached {
                 created.managed_vms.push(vm.clone());
-                if !managed.iter().any(|m| same_id(m, vm)) {
+                if !managed.iter().any(|m| same_resource(m, vm)) {
                     managed.push(vm.clone());
                 }
             }
@@ -300,7 +266,7 @@ mod tests {
 
     #[test]
     fn detach_keeps_other_identities() {
-        let vm: VirtualMachine = serde_json::from_value(serde_json::json!({
+        let vm: joinery_azure::arm::VirtualMachine = serde_json::from_value(serde_json::json!({
             "id": super::super::ids::tests::vm("g", "v"), "name": "v",
             "identity": {"type": "SystemAssigned, UserAssigned", "principalId": "p",
                 "userAssignedIdentities": {"/subscriptions/s/resourcegroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/a": {},
@@ -308,10 +274,13 @@ mod tests {
         }))
         .unwrap();
         let ours = "/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/a";
-        let body = detach_body(&vm, ours);
+        let body = serde_json::to_value(VmIdentityPatch::detach(&vm, ours)).unwrap();
         assert_eq!(body["type"], "SystemAssigned, UserAssigned");
         assert_eq!(body["userAssignedIdentities"].as_object().unwrap().len(), 1);
         assert!(body["userAssignedIdentities"].as_object().unwrap().values().all(|v| v.is_null()));
-        assert_eq!(attach_body(&vm, ours)["type"], "SystemAssigned, UserAssigned");
+        assert_eq!(
+            serde_json::to_value(VmIdentityPatch::attach(&vm, ours)).unwrap()["type"],
+            "SystemAssigned, UserAssigned"
+        );
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use joinery_azure::arm::VirtualMachine;
 use joinery_azure::resource_id::ResourceId;
+use joinery_azure::resource_id::same_resource;
 use sha2::{Digest, Sha256};
 
 use super::model::AllowRule;
@@ -134,15 +135,7 @@ pub(super) fn reader_role_id(scope: &str) -> String {
 
 /// Whether the VM carries the user-assigned identity.
 pub(super) fn has_identity(vm: &VirtualMachine, identity_id: &str) -> bool {
-    vm.identity.as_ref().is_some_and(|i| i.user_assigned_identities.keys().any(|k| same_id(k, identity_id)))
-}
-
-/// Whether two ARM IDs name the same resource (ARM IDs are case-insensitive).
-pub(super) fn same_id(a: &str, b: &str) -> bool {
-    match (ResourceId::parse(a), ResourceId::parse(b)) {
-        (Ok(x), Ok(y)) => x.eq_ignore_case(&y),
-        _ => a.trim_end_matches('/').eq_ignore_ascii_case(b.trim_end_matches('/')),
-    }
+    vm.identity.as_ref().is_some_and(|i| i.user_assigned_identities.keys().any(|k| same_resource(k, identity_id)))
 }
 
 #[cfg(test)]

@@ -26,9 +26,10 @@ mod schema;
 mod token;
 
 use async_trait::async_trait;
+use joinery_azure::resource_id::same_resource;
 
 use self::arm::{least_privilege_ids, reconcile, remove_managed, vm_error};
-use self::ids::{azure_allow, binding_id, default_scope, has_identity, reader_role_id, role_guid, same_id, vm_refs};
+use self::ids::{azure_allow, binding_id, default_scope, has_identity, reader_role_id, role_guid, vm_refs};
 use self::model::Binding;
 pub use self::model::BindingModel;
 pub use self::schema::schema;
@@ -131,7 +132,7 @@ impl Resource<TeleportClient> for AzureIdentityBindingResource {
             match arm.get_vm(&vm.id).await {
                 Ok(_) => {}
                 Err(e) if e.is_not_found() => {
-                    if before.iter().any(|b| same_id(b, &vm.id)) {
+                    if before.iter().any(|b| same_resource(b, &vm.id)) {
                         p.diagnostics.add_attribute_warning(
                             AttributePath::root(VIRTUAL_MACHINE_IDS),
                             "Azure VM deleted outside Terraform",
@@ -194,11 +195,11 @@ impl Resource<TeleportClient> for AzureIdentityBindingResource {
             match arm.get_vm(vm).await {
                 Ok(v) if has_identity(&v, &b.identity_id) => kept.push(vm.clone()),
                 // Detached outside Terraform: dropped, so the plan re-attaches.
-                Ok(_) => b.managed_vms.retain(|m| !same_id(m, vm)),
+                Ok(_) => b.managed_vms.retain(|m| !same_resource(m, vm)),
                 // Deleted outside Terraform: kept (nothing to repair), with a plan warning.
                 Err(e) if e.is_not_found() => {
                     kept.push(vm.clone());
-                    b.managed_vms.retain(|m| !same_id(m, vm));
+                    b.managed_vms.retain(|m| !same_resource(m, vm));
                 }
                 Err(e) => return Err(vm_error(vm, "reading", e)),
             }
