@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
+use joinery_teleport::identity::pem_certs_to_der;
 use joinery_teleport::tls::{ALPN_PROXY_GRPC, API_DOMAIN, TlsSettings, Trust};
-use joinery_teleport::{Client, ClientConfig, Credentials, RetryPolicy};
+use joinery_teleport::{CertInfo, Client, ClientConfig, Credentials, RetryPolicy};
 
 use crate::{binary, poll, stop_child};
 
@@ -144,6 +145,26 @@ impl Devstack {
         })
         .await
         .expect("connect to the devstack")
+    }
+
+    /// Checks that a TLS client certificate chains to the cluster's user CA,
+    /// the way the server checks client certificates, and returns what it says.
+    pub fn verify_user_cert(&self, cert_pem: &str) -> CertInfo {
+        // The user CA lives next to the state; devstack.json publishes the host CA.
+        let user_ca = std::fs::read_to_string(self.dir.join("ca/tls-user.crt")).expect("read the user CA");
+        let mut roots = rustls::RootCertStore::empty();
+        for der in pem_certs_to_der(&user_ca) {
+            roots.add(der.into()).expect("the user CA is a certificate");
+        }
+        let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
+            .build()
+            .expect("a client verifier");
+        let der = pem_certs_to_der(cert_pem).into_iter().next().expect("a PEM certificate");
+        verifier
+            .verify_client_cert(&der.clone().into(), &[], rustls::pki_types::UnixTime::now())
+            .expect("the certificate chains to the cluster's user CA");
+        CertInfo::from_der(&der).expect("a Teleport certificate")
     }
 
     /// Runs `joinery-devstack tctl --dir DIR args…`.

@@ -10,7 +10,6 @@ pub(crate) use joinery_testkit::{Devstack, free_port, mode, poll, signal};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub(crate) const AGENT: &str = env!("CARGO_BIN_EXE_joinery-agent");
@@ -115,22 +114,8 @@ pub(crate) fn metric(body: &str, name: &str) -> Option<f64> {
 /// Verifies a TLS client certificate against the devstack's user CA and
 /// returns (CN, O values = roles).
 pub(crate) fn verify_user_cert(stack: &Devstack, cert_pem: &str) -> (String, Vec<String>) {
-    let user_ca = std::fs::read_to_string(stack.dir.join("ca/tls-user.crt")).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    for der in pem_certs(&user_ca) {
-        roots.add(der.into()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let verifier =
-        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider).build().unwrap();
-    let der = pem_certs(cert_pem).remove(0);
-    verifier
-        .verify_client_cert(&der.clone().into(), &[], rustls::pki_types::UnixTime::now())
-        .expect("certificate chains to the cluster's user CA");
-    let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
-    let cn = cert.subject().iter_common_name().next().unwrap().as_str().unwrap().to_string();
-    let roles = cert.subject().iter_organization().map(|o| o.as_str().unwrap().to_string()).collect();
-    (cn, roles)
+    let info = stack.verify_user_cert(cert_pem);
+    (info.username, info.roles)
 }
 
 /// Writes a config file and returns its path.

@@ -3,9 +3,8 @@
 
 use std::path::Path;
 use std::process::Output;
-use std::sync::Arc;
 
-use joinery_teleport::identity::{CertInfo, pem_certs_to_der};
+use joinery_teleport::identity::CertInfo;
 use joinery_teleport::proto::teleport::header::v1::Metadata as HeaderMetadata;
 use joinery_teleport::proto::teleport::machineid::v1::{Bot, BotSpec, Trait};
 use joinery_teleport::proto::types::{
@@ -62,21 +61,7 @@ pub(crate) fn bot(name: &str, roles: &[&str]) -> Bot {
 /// Checks a TLS certificate chains to the devstack's user CA, the way the
 /// server checks client certificates.
 pub(crate) fn verify_client_cert(stack: &Devstack, cert_pem: &str) -> CertInfo {
-    // The user CA lives next to the state; the host CA is what devstack.json
-    // publishes. A bot certificate must verify against the user CA.
-    let user_ca = std::fs::read_to_string(stack.dir.join("ca/tls-user.crt")).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    for der in pem_certs_to_der(&user_ca) {
-        roots.add(der.into()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let verifier =
-        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider).build().unwrap();
-    let der = pem_certs_to_der(cert_pem).remove(0);
-    verifier
-        .verify_client_cert(&der.clone().into(), &[], rustls::pki_types::UnixTime::now())
-        .expect("certificate chains to the cluster CA");
-    CertInfo::from_der(&der).unwrap()
+    stack.verify_user_cert(cert_pem)
 }
 
 /// `joinery-devstack up --dir DIR --fixture FIXTURE`, run to completion (for fixtures that
