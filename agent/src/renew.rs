@@ -86,7 +86,7 @@ pub(crate) fn teleport_reason(e: &joinery_teleport::Error) -> &'static str {
         E::NotImplemented(_) => "not_implemented",
         E::Credentials(_) => "credentials",
         E::Protocol(_) => "protocol",
-        E::AlreadyExists(_) | E::Other { .. } => "other",
+        E::AlreadyExists(_) | E::MaybeCreated(_) | E::Other { .. } => "other",
     }
 }
 

@@ -141,10 +141,11 @@ impl Client {
         self.retry.run(|| async { Ok(self.auth().get_tokens(()).await?.into_inner().provision_tokens) }).await
     }
 
-    /// `CreateTokenV2`: fails with [`Error::AlreadyExists`] if the name is taken.
+    /// `CreateTokenV2`: fails with [`Error::AlreadyExists`] if the name is
+    /// taken, or [`Error::MaybeCreated`] if a retried attempt may have taken it.
     pub async fn create_token(&self, token: ProvisionTokenV2) -> Result<(), Error> {
         let req = CreateTokenV2Request { token: Some(create_token_v2_request::Token::V2(token)) };
-        self.retry.run(|| async { Ok(self.auth().create_token_v2(req.clone()).await.map(|_| ())?) }).await
+        self.retry.run_create(|| async { Ok(self.auth().create_token_v2(req.clone()).await.map(|_| ())?) }).await
     }
 
     /// `UpsertTokenV2`.
@@ -169,10 +170,11 @@ impl Client {
         self.retry.run(|| async { Ok(self.auth().get_cluster_ca_cert(()).await?.into_inner().tlsca) }).await
     }
 
-    /// `BotService.CreateBot`.
+    /// `BotService.CreateBot`: fails with [`Error::AlreadyExists`] if the name
+    /// is taken, or [`Error::MaybeCreated`] if a retried attempt may have taken it.
     pub async fn create_bot(&self, bot: Bot) -> Result<Bot, Error> {
         let req = CreateBotRequest { bot: Some(bot) };
-        self.retry.run(|| async { Ok(self.bots().create_bot(req.clone()).await?.into_inner()) }).await
+        self.retry.run_create(|| async { Ok(self.bots().create_bot(req.clone()).await?.into_inner()) }).await
     }
 
     /// `BotService.GetBot`.

@@ -39,6 +39,12 @@ pub enum Error {
     /// gRPC AlreadyExists.
     #[error("already exists: {0}")]
     AlreadyExists(String),
+    /// A create was retried after an answer that was lost (`Unavailable`),
+    /// and the retry found the object existing: the lost attempt may have
+    /// created it. The caller reads it back and decides whether it is the
+    /// object it asked for (see [`crate::RetryPolicy::run_create`]).
+    #[error("already exists (an earlier attempt of this call may have created it): {0}")]
+    MaybeCreated(String),
     /// gRPC InvalidArgument.
     #[error("bad parameter: {0}")]
     BadParameter(String),

@@ -4,6 +4,13 @@
 //! proxy losing its tunnel) with decorrelated jitter between a base and a
 //! cap; the official provider exposes the three knobs as
 //! `retry_base_duration`, `retry_cap_duration` and `retry_max_tries`.
+//!
+//! Only idempotent calls are retried blindly ([`RetryPolicy::run`]): reads,
+//! upserts, updates with a field mask, deletes. A create is not idempotent —
+//! when the answer to an attempt that succeeded is lost, its retry fails with
+//! `AlreadyExists` — so [`RetryPolicy::run_create`] reports that case as
+//! [`Error::MaybeCreated`] for the caller to read the object back and adopt it
+//! if it is the one it asked for.
 
 use std::future::Future;
 use std::time::Duration;
@@ -44,8 +51,31 @@ impl RetryPolicy {
     }
 
     /// Runs `op` until it succeeds, fails with a non-retryable error, or the
-    /// tries are used up.
-    pub async fn run<T, F, Fut>(&self, mut op: F) -> Result<T, Error>
+    /// tries are used up. Only for idempotent calls.
+    pub async fn run<T, F, Fut>(&self, op: F) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        self.retry(op).await.0
+    }
+
+    /// Runs a create: retried like [`RetryPolicy::run`], but an
+    /// `AlreadyExists` answered after a retried attempt becomes
+    /// [`Error::MaybeCreated`], because that attempt may have created the object.
+    pub async fn run_create<T, F, Fut>(&self, op: F) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        match self.retry(op).await {
+            (Err(Error::AlreadyExists(m)), true) => Err(Error::MaybeCreated(m)),
+            (result, _) => result,
+        }
+    }
+
+    /// The retry loop: the last result, and whether any attempt was retried.
+    async fn retry<T, F, Fut>(&self, mut op: F) -> (Result<T, Error>, bool)
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, Error>>,
@@ -58,7 +88,7 @@ impl RetryPolicy {
                     tracing::debug!(attempt, error = %e, "Teleport call failed, retrying");
                     tokio::time::sleep(self.delay(attempt)).await;
                 }
-                other => return other,
+                other => return (other, attempt > 1),
             }
         }
     }
@@ -100,5 +130,29 @@ mod tests {
             .await;
         assert!(r.is_err());
         assert_eq!(calls, 1);
+    }
+
+    #[tokio::test]
+    async fn a_create_that_meets_its_own_lost_success_says_so() {
+        let p = RetryPolicy { base: Duration::from_millis(1), cap: Duration::from_millis(2), max_tries: 3 };
+        // The first attempt created the object but its answer was lost.
+        let mut calls = 0;
+        let r: Result<(), Error> = p
+            .run_create(|| {
+                calls += 1;
+                let first = calls == 1;
+                async move {
+                    if first {
+                        Err(Error::Unavailable("reset".into()))
+                    } else {
+                        Err(Error::AlreadyExists("bot".into()))
+                    }
+                }
+            })
+            .await;
+        assert!(matches!(r, Err(Error::MaybeCreated(_))), "{r:?}");
+        // A plain AlreadyExists on the first attempt is someone else's object.
+        let r: Result<(), Error> = p.run_create(|| async { Err(Error::AlreadyExists("bot".into())) }).await;
+        assert!(matches!(r, Err(Error::AlreadyExists(_))), "{r:?}");
     }
 }
