@@ -7,5 +7,6 @@
 //! * [`guid`]: the GUID form Azure writes ids in.
 
 pub mod duration;
+#[cfg(unix)]
 pub mod fs;
 pub mod guid;

@@ -5,6 +5,13 @@
 //! goes to a temporary file in the same directory, is fsynced, and is renamed
 //! over the destination; the directory is fsynced afterwards so the rename
 //! itself survives a power loss.
+//!
+//! [`SecureDir`] does the same inside a destination directory that symbolic
+//! links cannot redirect, and publishes sets of files that switch together.
+
+mod secure_dir;
+
+pub use secure_dir::{SecureDir, SymlinkPolicy};
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -16,42 +23,53 @@ pub const SECRET_FILE_MODE: u32 = 0o600;
 /// Mode for directories holding secrets or credentials.
 pub const SECRET_DIR_MODE: u32 = 0o700;
 
-/// An I/O failure, with the path it happened on.
+/// A file-system failure, with the path it happened on.
 #[derive(Debug, thiserror::Error)]
-#[error("{action} {}: {source}", path.display())]
-pub struct FsError {
-    action: &'static str,
-    path: PathBuf,
-    #[source]
-    source: io::Error,
+pub enum FsError {
+    /// An I/O operation failed.
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        /// What was being done (`create`, `write`, `rename into`, …).
+        action: &'static str,
+        /// On what.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// A path component is a symbolic link and the policy refuses to follow it.
+    #[error(
+        "{} is a symbolic link: refusing to follow it (symlinks: secure); point the path at the real directory, or set symlinks: insecure",
+        path.display()
+    )]
+    Symlink {
+        /// The link.
+        path: PathBuf,
+    },
 }
 
 impl FsError {
-    fn new(action: &'static str, path: &Path, source: io::Error) -> Self {
-        FsError { action, path: path.to_path_buf(), source }
+    fn io(action: &'static str, path: &Path, source: io::Error) -> Self {
+        FsError::Io { action, path: path.to_path_buf(), source }
     }
 
     /// The path the failed operation was about.
     pub fn path(&self) -> &Path {
-        &self.path
+        match self {
+            FsError::Io { path, .. } | FsError::Symlink { path } => path,
+        }
     }
 }
 
-/// Writes `contents` to `path` atomically with the given file mode.
-///
-/// If the destination already exists its owner is kept (when we are allowed
-/// to set it), so a root-run agent does not steal files a service user reads.
+/// Writes `contents` to `path` atomically with the given file mode. The new
+/// file is owned by this process's user, like any file it creates.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), FsError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     let file_name =
-        path.file_name().ok_or_else(|| FsError::new("write", path, io::Error::other("path has no file name")))?;
-    let previous_owner = fs::metadata(path).ok().map(|m| {
-        use std::os::unix::fs::MetadataExt;
-        (m.uid(), m.gid())
-    });
+        path.file_name().ok_or_else(|| FsError::io("write", path, io::Error::other("path has no file name")))?;
 
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(file_name);
@@ -64,17 +82,12 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), FsErr
             .create_new(true)
             .mode(mode)
             .open(&tmp)
-            .map_err(|e| FsError::new("create", &tmp, e))?;
+            .map_err(|e| FsError::io("create", &tmp, e))?;
         // The umask may have narrowed the mode; set it exactly.
-        f.set_permissions(fs::Permissions::from_mode(mode)).map_err(|e| FsError::new("chmod", &tmp, e))?;
-        if let Some((uid, gid)) = previous_owner {
-            // Best effort: only root can give a file away, and that is the
-            // only case where the owner could differ.
-            let _ = std::os::unix::fs::fchown(&f, Some(uid), Some(gid));
-        }
-        f.write_all(contents).map_err(|e| FsError::new("write", &tmp, e))?;
-        f.sync_all().map_err(|e| FsError::new("fsync", &tmp, e))?;
-        fs::rename(&tmp, path).map_err(|e| FsError::new("rename into", path, e))?;
+        f.set_permissions(fs::Permissions::from_mode(mode)).map_err(|e| FsError::io("chmod", &tmp, e))?;
+        f.write_all(contents).map_err(|e| FsError::io("write", &tmp, e))?;
+        f.sync_all().map_err(|e| FsError::io("fsync", &tmp, e))?;
+        fs::rename(&tmp, path).map_err(|e| FsError::io("rename into", path, e))?;
         if let Ok(d) = File::open(dir) {
             let _ = d.sync_all();
         }
@@ -94,9 +107,9 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), FsError> {
             .recursive(true)
             .mode(SECRET_DIR_MODE)
             .create(dir)
-            .map_err(|e| FsError::new("create directory", dir, e))?;
+            .map_err(|e| FsError::io("create directory", dir, e))?;
     }
-    fs::set_permissions(dir, fs::Permissions::from_mode(SECRET_DIR_MODE)).map_err(|e| FsError::new("chmod", dir, e))
+    fs::set_permissions(dir, fs::Permissions::from_mode(SECRET_DIR_MODE)).map_err(|e| FsError::io("chmod", dir, e))
 }
 
 fn unique_suffix() -> u64 {
