@@ -19,7 +19,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use joinery_tbot_config::{Config, Destination, JoinMethodName, Server};
 
 use crate::config::{self, Overrides};
-use crate::{diag, join, outputs, renew};
+use crate::{diag, join, outputs, renew, signals};
 
 /// Exit code for an invalid configuration.
 const EXIT_CONFIG: u8 = 1;
@@ -123,9 +123,10 @@ struct StartArgs {
     /// Address of the diagnostics HTTP server (host:port).
     #[arg(long)]
     diag_addr: Option<String>,
-    /// Consecutive failed attempts, with expired credentials, before the daemon exits.
-    #[arg(long, env = "JOINERY_RETRY_LIMIT", default_value_t = 7)]
-    retry_limit: u32,
+    /// Exit (code 3) once the credentials have been expired this long while
+    /// every renewal failed (Go duration); by default the daemon keeps trying.
+    #[arg(long, env = "JOINERY_GIVE_UP_AFTER", value_parser = parse_duration)]
+    give_up_after: Option<std::time::Duration>,
 }
 
 impl StartArgs {
@@ -246,17 +247,17 @@ async fn start(cli: &Cli, args: &StartArgs) -> ExitCode {
             }
         }
     }
-    let events = match renew::signals() {
+    let events = match signals::events() {
         Ok(rx) => rx,
         Err(e) => {
-            tracing::error!("{e}");
+            tracing::error!("cannot install signal handlers: {e}");
             return ExitCode::from(EXIT_FAILED);
         }
     };
     let (path, inline) = (cli.config.clone(), cli.config_string.clone());
     let reload: renew::Reloader =
         Box::new(move || config::load(path.as_deref(), inline.as_deref(), &overrides).map(|(c, _)| c));
-    match agent.run(events, reload, args.retry_limit.max(1)).await {
+    match agent.run(events, reload, args.give_up_after).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
@@ -283,7 +284,7 @@ async fn check(cli: &Cli, args: &StartArgs) -> ExitCode {
     println!("join_method: {}", cfg.onboarding.method.name());
     println!("token: {}", cfg.onboarding.token.masked());
     match &cfg.storage {
-        Destination::Directory(d) => println!("storage: directory {}", d.display()),
+        Destination::Directory { path, .. } => println!("storage: directory {}", path.display()),
         Destination::Memory => println!("storage: memory"),
     }
     println!(
@@ -302,4 +303,9 @@ async fn check(cli: &Cli, args: &StartArgs) -> ExitCode {
         println!("{line}");
     }
     ExitCode::SUCCESS
+}
+
+/// A Go duration flag (`30m`, `2h`).
+fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
+    joinery_util::duration::parse(value).map_err(|e| e.to_string())
 }

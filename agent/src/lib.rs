@@ -7,8 +7,11 @@
 pub mod cli;
 pub mod config;
 pub mod connect;
+pub mod destination;
 pub mod diag;
 pub mod join;
 pub mod outputs;
 pub mod renew;
+pub mod schedule;
+pub mod signals;
 pub mod storage;

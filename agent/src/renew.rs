@@ -5,21 +5,17 @@
 //! still valid and renewable; join again with the authenticated client when
 //! it is valid but not renewable, as Azure bots must; join from scratch when
 //! there is none), store it, then issue and write every output. A daemon
-//! repeats attempts every `renewal_interval` (minus up to 10% jitter, so a
-//! fleet started together does not renew together). A failed attempt keeps
-//! the last good credentials in place, marks the agent not ready, and is
-//! retried with capped exponential backoff and jitter; the agent gives up
-//! (exits non-zero) only once its credentials have expired *and* the last
-//! `retry_limit` attempts failed, because until then retrying costs nothing
-//! and exiting would only make systemd restart us into the same state.
+//! repeats attempts on the schedule of [`crate::schedule`]: driven by the
+//! certificates actually issued, backing off with jitter after failures,
+//! giving up only by a rule about time after expiry. A failed attempt keeps
+//! the last good credentials in place and marks the agent not ready.
 //!
-//! Signals follow tbot: SIGHUP or SIGUSR1 reloads the config and renews at
-//! once (a reload already queued is not queued twice); SIGINT or SIGTERM
-//! stops cleanly, abandoning an attempt in flight (files are replaced
-//! atomically, so there is never a half-written output).
+//! Signals ([`crate::signals`]): a reload re-reads the configuration and
+//! renews at once; a stop abandons an attempt in flight (outputs are
+//! published atomically, so there is never a half-written one).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use joinery_tbot_config::Config;
 use joinery_teleport::Identity;
@@ -30,14 +26,12 @@ use crate::connect::{self, ConnectError};
 use crate::diag::Status;
 use crate::join::{self, Join, JoinError};
 use crate::outputs::{self, OutputError};
+use crate::schedule::{self, Issued};
+use crate::signals::Event;
 use crate::storage::Storage;
 
 /// Longest one attempt may take before it counts as failed.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
-/// First backoff delay after a failure.
-const BACKOFF_BASE: Duration = Duration::from_secs(1);
-/// Longest backoff delay (also never longer than the renewal interval).
-const BACKOFF_CAP: Duration = Duration::from_secs(120);
 
 /// Why an attempt failed.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +74,7 @@ pub(crate) fn teleport_reason(e: &joinery_teleport::Error) -> &'static str {
         E::UntrustedServer { .. } => "untrusted_server",
         E::AccessDenied(_) => "access_denied",
         E::Unavailable(_) => "unavailable",
+        E::Timeout { .. } => "teleport_timeout",
         E::Expired { .. } => "expired",
         E::NotFound(_) => "not_found",
         E::BadParameter(_) => "bad_parameter",
@@ -93,59 +88,19 @@ pub(crate) fn teleport_reason(e: &joinery_teleport::Error) -> &'static str {
 /// Why the daemon stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
-    /// Credentials expired and renewals kept failing.
-    #[error("giving up after {attempts} consecutive failed attempts with expired credentials; last error: {last}")]
+    /// The credentials stayed expired for `--give-up-after` and every attempt failed.
+    #[error(
+        "giving up: the credentials have been expired for {} (--give-up-after) and {attempts} attempts failed; last error: {last}",
+        joinery_util::duration::format(*.expired_for)
+    )]
     GaveUp {
-        /// Consecutive failures.
+        /// How long the credentials had been expired.
+        expired_for: Duration,
+        /// Consecutive failed attempts.
         attempts: u32,
         /// The last failure.
         last: String,
     },
-    /// Signal handlers could not be installed.
-    #[error("cannot install signal handlers: {0}")]
-    Signals(std::io::Error),
-}
-
-/// A signal the agent reacts to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
-    /// SIGHUP / SIGUSR1: reload the config and renew now.
-    Reload,
-    /// SIGINT / SIGTERM: stop.
-    Stop,
-}
-
-/// Installs the signal handlers and returns the event stream.
-pub fn signals() -> Result<mpsc::Receiver<Event>, AgentError> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut hup = signal(SignalKind::hangup()).map_err(AgentError::Signals)?;
-    let mut usr1 = signal(SignalKind::user_defined1()).map_err(AgentError::Signals)?;
-    let mut int = signal(SignalKind::interrupt()).map_err(AgentError::Signals)?;
-    let mut term = signal(SignalKind::terminate()).map_err(AgentError::Signals)?;
-    // Capacity 1: at most one reload is queued, as in tbot.
-    let (tx, rx) = mpsc::channel(1);
-    tokio::spawn(async move {
-        loop {
-            let event = tokio::select! {
-                _ = hup.recv() => Event::Reload,
-                _ = usr1.recv() => Event::Reload,
-                _ = int.recv() => Event::Stop,
-                _ = term.recv() => Event::Stop,
-            };
-            match event {
-                Event::Stop => {
-                    let _ = tx.send(Event::Stop).await;
-                    return;
-                }
-                Event::Reload => {
-                    if tx.try_send(Event::Reload).is_err() {
-                        tracing::info!("a reload is already queued");
-                    }
-                }
-            }
-        }
-    });
-    Ok(rx)
 }
 
 /// Re-reads the configuration on reload.
@@ -158,6 +113,8 @@ pub struct Agent {
     storage: Storage,
     status: Arc<Status>,
     bot: Option<Identity>,
+    /// The capped lifetime already warned about, so the warning is said once.
+    warned_lifetime: Option<Duration>,
 }
 
 impl Agent {
@@ -168,7 +125,7 @@ impl Agent {
         if bot.is_some() {
             tracing::info!("found a valid stored bot identity: renewing it instead of joining");
         }
-        Agent { joiner: join::from_config(&cfg), cfg, storage, status, bot }
+        Agent { joiner: join::from_config(&cfg), cfg, storage, status, bot, warned_lifetime: None }
     }
 
     /// Whether the agent has no unexpired bot identity.
@@ -176,8 +133,8 @@ impl Agent {
         self.bot.as_ref().is_none_or(|b| remaining(b).is_zero())
     }
 
-    /// One attempt: bot identity, storage, outputs.
-    pub async fn attempt(&mut self) -> Result<(), RenewError> {
+    /// One attempt: bot identity, storage, outputs. Returns what was issued.
+    pub async fn attempt(&mut self) -> Result<Issued, RenewError> {
         self.joiner.check_available()?;
         let cfg = &self.cfg;
         let ttl = cfg.credential_ttl;
@@ -205,16 +162,45 @@ impl Agent {
             "bot identity ready"
         );
         let client = connect::auth_client(cfg, &bot).await?;
-        outputs::write_all(cfg, &client, &bot).await?;
-        self.status.succeeded(info.not_after);
-        Ok(())
+        let now = SystemTime::now();
+        let mut issued = Issued::expiring(info.not_after, now);
+        if let Some(outputs) = outputs::write_all(cfg, &client, &bot).await? {
+            issued = issued.earliest(Issued::expiring(outputs, now));
+        }
+        self.warn_if_shortened(issued.lifetime);
+        self.status.succeeded(issued.expires);
+        Ok(issued)
+    }
+
+    /// Says once (per capped value) that the server issued less than asked.
+    fn warn_if_shortened(&mut self, lifetime: Duration) {
+        let asked = self.cfg.credential_ttl;
+        if !schedule::shortened(asked, lifetime) {
+            self.warned_lifetime = None;
+            return;
+        }
+        let rounded = Duration::from_secs(lifetime.as_secs().div_ceil(60) * 60);
+        if self.warned_lifetime == Some(rounded) {
+            return;
+        }
+        self.warned_lifetime = Some(rounded);
+        let fmt = joinery_util::duration::format;
+        tracing::warn!(
+            issued = %fmt(rounded),
+            credential_ttl = %fmt(asked),
+            renewal_interval = %fmt(self.cfg.renewal_interval),
+            renewing_every = %fmt(self.cfg.renewal_interval.min(lifetime / 3)),
+            "the server issued certificates valid for {} although credential_ttl asks for {}: renewing on the issued lifetime",
+            fmt(rounded),
+            fmt(asked)
+        );
     }
 
     async fn join(&self, client: &joinery_teleport::Client) -> Result<Identity, JoinError> {
         join::join(&*self.joiner, &self.cfg.onboarding.token, client, self.cfg.credential_ttl).await
     }
 
-    async fn attempt_with_timeout(&mut self) -> Result<(), RenewError> {
+    async fn attempt_with_timeout(&mut self) -> Result<Issued, RenewError> {
         match tokio::time::timeout(ATTEMPT_TIMEOUT, self.attempt()).await {
             Ok(r) => r,
             Err(_) => Err(RenewError::Timeout(ATTEMPT_TIMEOUT)),
@@ -237,18 +223,21 @@ impl Agent {
 
     /// One-shot mode: one attempt.
     pub async fn run_once(mut self) -> Result<(), RenewError> {
-        self.attempt_with_timeout().await
+        self.attempt_with_timeout().await.map(|_| ())
     }
 
-    /// Daemon mode: attempts until a stop signal, or until giving up.
+    /// Daemon mode: attempts until a stop signal, or until the credentials
+    /// have been expired for `give_up_after` (never, with `None`).
     pub async fn run(
         mut self,
         mut events: mpsc::Receiver<Event>,
         reload: Reloader,
-        retry_limit: u32,
+        give_up_after: Option<Duration>,
     ) -> Result<(), AgentError> {
         let mut failures = 0u32;
         let mut last_error: Option<String> = None;
+        // When the credentials were first seen expired during failures.
+        let mut expired_since: Option<Instant> = None;
         loop {
             let result = tokio::select! {
                 r = self.attempt_with_timeout() => Some(r),
@@ -259,13 +248,12 @@ impl Agent {
             };
             let Some(result) = result else { continue };
             let wait = match result {
-                Ok(()) => {
+                Ok(issued) => {
                     if failures > 0 {
                         tracing::info!(failed_attempts = failures, "renewal recovered");
                     }
-                    failures = 0;
-                    last_error = None;
-                    jittered(self.cfg.renewal_interval)
+                    (failures, last_error, expired_since) = (0, None, None);
+                    schedule::next_renewal(self.cfg.renewal_interval, issued.lifetime)
                 }
                 Err(e) => {
                     failures += 1;
@@ -273,17 +261,21 @@ impl Agent {
                     self.status.failed(reason);
                     let message = e.to_string();
                     let expired = self.credentials_expired();
+                    if expired {
+                        expired_since.get_or_insert_with(Instant::now);
+                    }
                     // Each distinct failure is logged once; repeats only at debug level.
                     if last_error.as_deref() != Some(message.as_str()) {
                         tracing::warn!(reason, attempt = failures, credentials_expired = expired, error = %message, "renewal failed; keeping the last valid credentials");
                     } else {
                         tracing::debug!(reason, attempt = failures, error = %message, "renewal failed again");
                     }
-                    if expired && failures >= retry_limit {
-                        return Err(AgentError::GaveUp { attempts: failures, last: message });
+                    let expired_for = expired_since.map(|t| t.elapsed());
+                    if let Some(expired_for) = expired_for.filter(|_| schedule::gives_up(expired_for, give_up_after)) {
+                        return Err(AgentError::GaveUp { expired_for, attempts: failures, last: message });
                     }
                     last_error = Some(message);
-                    backoff(failures, self.cfg.renewal_interval)
+                    schedule::backoff(failures, self.cfg.renewal_interval)
                 }
             };
             tokio::select! {
@@ -312,35 +304,4 @@ impl Agent {
 /// How long until `identity` expires (zero if it has).
 fn remaining(identity: &Identity) -> Duration {
     identity.tls_info().ok().and_then(|i| i.not_after.duration_since(SystemTime::now()).ok()).unwrap_or(Duration::ZERO)
-}
-
-/// The renewal interval minus up to 10%.
-fn jittered(interval: Duration) -> Duration {
-    interval.mul_f64(1.0 - 0.1 * rand::random::<f64>())
-}
-
-/// Capped exponential backoff with jitter (in [d/2, d]) after `failures` failures.
-fn backoff(failures: u32, interval: Duration) -> Duration {
-    let cap = BACKOFF_CAP.min(interval).max(BACKOFF_BASE);
-    let exp = BACKOFF_BASE.saturating_mul(1u32 << failures.saturating_sub(1).min(16));
-    let d = exp.min(cap);
-    d / 2 + (d / 2).mul_f64(rand::random::<f64>())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_is_capped_and_jittered() {
-        for f in 1..30 {
-            let d = backoff(f, Duration::from_secs(2));
-            assert!(d <= Duration::from_secs(2), "{d:?}");
-            assert!(d >= Duration::from_millis(500), "{d:?}");
-        }
-        assert!(backoff(1, Duration::from_secs(3600)) <= Duration::from_secs(1));
-        assert!(backoff(20, Duration::from_secs(3600)) >= Duration::from_secs(60));
-        let j = jittered(Duration::from_secs(100));
-        assert!(j <= Duration::from_secs(100) && j >= Duration::from_secs(90));
-    }
 }

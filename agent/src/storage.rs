@@ -7,15 +7,16 @@
 //! always possible). Next to the identity the agent stores the SHA-256 of
 //! the token it joined with (tbot's `tokenhash`): if the configured token
 //! changes, the stored identity is discarded and the agent joins afresh.
+//! The two files are published together ([`joinery_util::fs::SecureDir::publish`]),
+//! so a crash can never pair an identity with another token's hash.
 
 use std::path::PathBuf;
 use std::time::SystemTime;
 
+use joinery_tbot_config::{Destination, SymlinkPolicy, Token};
 use joinery_teleport::Identity;
-use joinery_util::fs::{SECRET_FILE_MODE, ensure_private_dir, write_atomic};
+use joinery_util::fs::{FsError, SECRET_FILE_MODE, SecureDir};
 use sha2::Digest;
-
-use joinery_tbot_config::{Destination, Token};
 
 /// Name of the bot identity file in a storage directory.
 const IDENTITY_FILE: &str = "identity";
@@ -25,23 +26,37 @@ const TOKEN_HASH_FILE: &str = "tokenhash";
 /// The agent's storage.
 #[derive(Debug, Clone)]
 pub struct Storage {
-    dir: Option<PathBuf>,
+    dir: Option<(PathBuf, SymlinkPolicy)>,
 }
 
 impl Storage {
     /// Storage for a configured destination.
     pub fn new(dest: &Destination) -> Self {
         match dest {
-            Destination::Directory(d) => Storage { dir: Some(d.clone()) },
+            Destination::Directory { path, symlinks } => Storage { dir: Some((path.clone(), *symlinks)) },
             Destination::Memory => Storage { dir: None },
         }
     }
 
     /// The stored identity, if it is for `token`, and valid now.
     pub fn load(&self, token: &Token) -> Option<Identity> {
-        let dir = self.dir.as_ref()?;
-        let text = std::fs::read_to_string(dir.join(IDENTITY_FILE)).ok()?;
-        let stored_hash = std::fs::read_to_string(dir.join(TOKEN_HASH_FILE)).ok()?;
+        let dir = match self.open()? {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot open the storage directory");
+                return None;
+            }
+        };
+        let read = |name| match dir.read(name) {
+            Ok(bytes) => bytes.map(|b| String::from_utf8_lossy(&b).into_owned()),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the stored identity");
+                None
+            }
+        };
+        let text = read(IDENTITY_FILE)?;
+        let stored_hash = read(TOKEN_HASH_FILE)?;
+        let dir = dir.path();
         if stored_hash.trim() != token_hash(token) {
             tracing::info!(storage = %dir.display(), "the token changed since the stored identity was issued: joining again");
             return None;
@@ -63,11 +78,15 @@ impl Storage {
     }
 
     /// Keeps `identity` (joined with `token`).
-    pub fn save(&self, identity: &Identity, token: &Token) -> Result<(), joinery_util::fs::FsError> {
-        let Some(dir) = &self.dir else { return Ok(()) };
-        ensure_private_dir(dir)?;
-        write_atomic(&dir.join(TOKEN_HASH_FILE), token_hash(token).as_bytes(), SECRET_FILE_MODE)?;
-        write_atomic(&dir.join(IDENTITY_FILE), identity.encode().as_bytes(), SECRET_FILE_MODE)
+    pub fn save(&self, identity: &Identity, token: &Token) -> Result<(), FsError> {
+        let Some(dir) = self.open() else { return Ok(()) };
+        let (hash, encoded) = (token_hash(token), identity.encode());
+        dir?.publish(&[(TOKEN_HASH_FILE, hash.as_bytes()), (IDENTITY_FILE, encoded.as_bytes())], SECRET_FILE_MODE)
+    }
+
+    /// The storage directory, when storage is one.
+    fn open(&self) -> Option<Result<SecureDir, FsError>> {
+        self.dir.as_ref().map(|(path, symlinks)| crate::destination::open(path, *symlinks))
     }
 }
 

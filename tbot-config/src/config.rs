@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use crate::bot_config::BotConfig;
-use crate::destination::Destination;
+use crate::destination::{Destination, SymlinkPolicy};
 use crate::error::{ConfigError, Source};
 use crate::onboarding::Onboarding;
 use crate::outputs::Output;
@@ -100,7 +100,9 @@ impl BotConfig {
         let storage = keep(
             &mut errors,
             match self.storage {
-                None => Ok(Destination::Directory(DEFAULT_STORAGE_DIR.into())),
+                None => {
+                    Ok(Destination::Directory { path: DEFAULT_STORAGE_DIR.into(), symlinks: SymlinkPolicy::default() })
+                }
                 Some(d) => d.validate(src, "storage"),
             },
         );

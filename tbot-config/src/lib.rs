@@ -80,7 +80,7 @@ pub use config::{
     Config, DEFAULT_AUTH_PORT, DEFAULT_CREDENTIAL_TTL, DEFAULT_PROXY_PORT, DEFAULT_RENEWAL_INTERVAL,
     DEFAULT_STORAGE_DIR, Server,
 };
-pub use destination::{Destination, DestinationConfig, DestinationKind};
+pub use destination::{Destination, DestinationConfig, DestinationKind, SymlinkPolicy};
 pub use error::{ConfigError, Source};
 pub use onboarding::{JoinMethod, JoinMethodName, Onboarding, OnboardingConfig, Token, mask};
 pub use outputs::identity::{IdentityOutput, IdentityOutputConfig};

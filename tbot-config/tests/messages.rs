@@ -191,7 +191,7 @@ const CASES: &[(&str, Option<&str>)] = &[
     (
         "version: v2\nauth_server: 127.0.0.1:9\nonboarding:\n  token: abc\noutputs:\n  - type: identity\n    destination: {type: directory, path: /x, mode: 1}\n",
         Some(
-            "invalid config tbot.yaml: outputs[0].destination: unknown field `mode`, expected one of `type`, `path`, `memory` at line 7 column 46",
+            "invalid config tbot.yaml: outputs[0].destination: unknown field `mode`, expected one of `type`, `path`, `memory`, `symlinks` at line 7 column 46",
         ),
     ),
     (

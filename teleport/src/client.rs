@@ -31,6 +31,11 @@ use crate::tls::TlsSettings;
 /// Largest message we send or accept (Teleport's own limit is 4 MiB by default).
 pub const MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
 
+/// How long one unary call may wait for its answer unless the caller says
+/// otherwise ([`Client::with_call_timeout`]): a server that accepted the
+/// connection but stopped answering must not hang the caller.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How to reach a Teleport server.
 #[derive(Clone)]
 pub struct ClientConfig {
@@ -49,6 +54,7 @@ pub struct ClientConfig {
 pub struct Client {
     channel: Channel,
     retry: RetryPolicy,
+    call_timeout: Duration,
     addr: String,
 }
 
@@ -90,7 +96,38 @@ impl Client {
                 async move { endpoint.connect_with_connector(connector).await.map_err(|e| connect_error(&addr, &e)) }
             })
             .await?;
-        Ok(Client { channel, retry: config.retry, addr })
+        Ok(Client { channel, retry: config.retry, call_timeout: DEFAULT_CALL_TIMEOUT, addr })
+    }
+
+    /// The same client with another per-call timeout (each try of a retried
+    /// call gets the whole timeout).
+    pub fn with_call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// Runs an idempotent unary call with retries, each try within the call timeout.
+    async fn run<T, F, Fut>(&self, mut op: F) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Error>>,
+    {
+        self.retry.run(|| self.timed(op())).await
+    }
+
+    /// Runs a create (see [`RetryPolicy::run_create`]), each try within the call timeout.
+    async fn run_create<T, F, Fut>(&self, mut op: F) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Error>>,
+    {
+        self.retry.run_create(|| self.timed(op())).await
+    }
+
+    async fn timed<T>(&self, call: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
+        tokio::time::timeout(self.call_timeout, call)
+            .await
+            .unwrap_or_else(|_| Err(Error::Timeout { addr: self.addr.clone(), after: self.call_timeout }))
     }
 
     /// The address this client dialled.
@@ -127,78 +164,78 @@ impl Client {
 
     /// `Ping`: cluster name and server version.
     pub async fn ping(&self) -> Result<PingResponse, Error> {
-        self.retry.run(|| async { Ok(self.auth().ping(PingRequest {}).await?.into_inner()) }).await
+        self.run(|| async { Ok(self.auth().ping(PingRequest {}).await?.into_inner()) }).await
     }
 
     /// `GetToken`.
     pub async fn get_token(&self, name: &str) -> Result<ProvisionTokenV2, Error> {
         let req = ResourceRequest { name: name.to_string() };
-        self.retry.run(|| async { Ok(self.auth().get_token(req.clone()).await?.into_inner()) }).await
+        self.run(|| async { Ok(self.auth().get_token(req.clone()).await?.into_inner()) }).await
     }
 
     /// `GetTokens`.
     pub async fn get_tokens(&self) -> Result<Vec<ProvisionTokenV2>, Error> {
-        self.retry.run(|| async { Ok(self.auth().get_tokens(()).await?.into_inner().provision_tokens) }).await
+        self.run(|| async { Ok(self.auth().get_tokens(()).await?.into_inner().provision_tokens) }).await
     }
 
     /// `CreateTokenV2`: fails with [`Error::AlreadyExists`] if the name is
     /// taken, or [`Error::MaybeCreated`] if a retried attempt may have taken it.
     pub async fn create_token(&self, token: ProvisionTokenV2) -> Result<(), Error> {
         let req = CreateTokenV2Request { token: Some(create_token_v2_request::Token::V2(token)) };
-        self.retry.run_create(|| async { Ok(self.auth().create_token_v2(req.clone()).await.map(|_| ())?) }).await
+        self.run_create(|| async { Ok(self.auth().create_token_v2(req.clone()).await.map(|_| ())?) }).await
     }
 
     /// `UpsertTokenV2`.
     pub async fn upsert_token(&self, token: ProvisionTokenV2) -> Result<(), Error> {
         let req = UpsertTokenV2Request { token: Some(upsert_token_v2_request::Token::V2(token)) };
-        self.retry.run(|| async { Ok(self.auth().upsert_token_v2(req.clone()).await.map(|_| ())?) }).await
+        self.run(|| async { Ok(self.auth().upsert_token_v2(req.clone()).await.map(|_| ())?) }).await
     }
 
     /// `DeleteToken`.
     pub async fn delete_token(&self, name: &str) -> Result<(), Error> {
         let req = ResourceRequest { name: name.to_string() };
-        self.retry.run(|| async { Ok(self.auth().delete_token(req.clone()).await.map(|_| ())?) }).await
+        self.run(|| async { Ok(self.auth().delete_token(req.clone()).await.map(|_| ())?) }).await
     }
 
     /// `GenerateUserCerts`, e.g. for role-impersonated output certificates.
     pub async fn generate_user_certs(&self, req: UserCertsRequest) -> Result<Certs, Error> {
-        self.retry.run(|| async { Ok(self.auth().generate_user_certs(req.clone()).await?.into_inner()) }).await
+        self.run(|| async { Ok(self.auth().generate_user_certs(req.clone()).await?.into_inner()) }).await
     }
 
     /// `GetClusterCACert`: the PEM of the cluster's TLS host CA.
     pub async fn get_cluster_ca_cert(&self) -> Result<Vec<u8>, Error> {
-        self.retry.run(|| async { Ok(self.auth().get_cluster_ca_cert(()).await?.into_inner().tlsca) }).await
+        self.run(|| async { Ok(self.auth().get_cluster_ca_cert(()).await?.into_inner().tlsca) }).await
     }
 
     /// `BotService.CreateBot`: fails with [`Error::AlreadyExists`] if the name
     /// is taken, or [`Error::MaybeCreated`] if a retried attempt may have taken it.
     pub async fn create_bot(&self, bot: Bot) -> Result<Bot, Error> {
         let req = CreateBotRequest { bot: Some(bot) };
-        self.retry.run_create(|| async { Ok(self.bots().create_bot(req.clone()).await?.into_inner()) }).await
+        self.run_create(|| async { Ok(self.bots().create_bot(req.clone()).await?.into_inner()) }).await
     }
 
     /// `BotService.GetBot`.
     pub async fn get_bot(&self, name: &str) -> Result<Bot, Error> {
         let req = GetBotRequest { bot_name: name.to_string() };
-        self.retry.run(|| async { Ok(self.bots().get_bot(req.clone()).await?.into_inner()) }).await
+        self.run(|| async { Ok(self.bots().get_bot(req.clone()).await?.into_inner()) }).await
     }
 
     /// `BotService.UpdateBot` with a field mask (paths such as `spec.roles`).
     pub async fn update_bot(&self, bot: Bot, paths: Vec<String>) -> Result<Bot, Error> {
         let req = UpdateBotRequest { bot: Some(bot), update_mask: Some(prost_types::FieldMask { paths }) };
-        self.retry.run(|| async { Ok(self.bots().update_bot(req.clone()).await?.into_inner()) }).await
+        self.run(|| async { Ok(self.bots().update_bot(req.clone()).await?.into_inner()) }).await
     }
 
     /// `BotService.UpsertBot`.
     pub async fn upsert_bot(&self, bot: Bot) -> Result<Bot, Error> {
         let req = UpsertBotRequest { bot: Some(bot) };
-        self.retry.run(|| async { Ok(self.bots().upsert_bot(req.clone()).await?.into_inner()) }).await
+        self.run(|| async { Ok(self.bots().upsert_bot(req.clone()).await?.into_inner()) }).await
     }
 
     /// `BotService.DeleteBot`.
     pub async fn delete_bot(&self, name: &str) -> Result<(), Error> {
         let req = DeleteBotRequest { bot_name: name.to_string() };
-        self.retry.run(|| async { Ok(self.bots().delete_bot(req.clone()).await.map(|_| ())?) }).await
+        self.run(|| async { Ok(self.bots().delete_bot(req.clone()).await.map(|_| ())?) }).await
     }
 
     /// `BotService.ListBots`, following every page.
@@ -207,7 +244,7 @@ impl Client {
         let mut page_token = String::new();
         loop {
             let req = ListBotsRequest { page_size: 100, page_token: page_token.clone() };
-            let page = self.retry.run(|| async { Ok(self.bots().list_bots(req.clone()).await?.into_inner()) }).await?;
+            let page = self.run(|| async { Ok(self.bots().list_bots(req.clone()).await?.into_inner()) }).await?;
             all.extend(page.bots);
             if page.next_page_token.is_empty() {
                 return Ok(all);

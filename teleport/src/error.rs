@@ -54,6 +54,14 @@ pub enum Error {
     /// gRPC Unavailable, after retries.
     #[error("Teleport is unavailable: {0}")]
     Unavailable(String),
+    /// No answer in time: the server may or may not have done the call.
+    #[error("no answer from Teleport at {addr} within {}", joinery_util::duration::format(*.after))]
+    Timeout {
+        /// The address called.
+        addr: String,
+        /// How long we waited.
+        after: std::time::Duration,
+    },
     /// Any other gRPC status.
     #[error("Teleport returned {code:?}: {message}")]
     Other {
@@ -75,7 +83,7 @@ impl Error {
 
     /// Whether retrying may help.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::Unavailable(_) | Error::Connect { .. })
+        matches!(self, Error::Unavailable(_) | Error::Connect { .. } | Error::Timeout { .. })
     }
 }
 

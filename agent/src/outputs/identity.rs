@@ -7,10 +7,13 @@
 //! key. Such a certificate cannot be used to get more certificates.
 //!
 //! Files are tbot's (§13.1): `identity`, `key`, `key.pub`, `tlscert`,
-//! `key-cert.pub`, `teleport-host-ca.crt`, `known_hosts` and `ssh_config`.
-//! Each is replaced atomically (temp file, fsync, rename) with mode 0600 in a
-//! 0700 directory, so a reader sees the old file or the new one, never a
-//! torn one. `teleport-user-ca.crt` is not written: the API the agent uses
+//! `key-cert.pub`, `teleport-host-ca.crt`, `known_hosts` and `ssh_config`,
+//! mode 0600 in a directory opened without following symlinks
+//! ([`crate::destination`]). All of a renewal's files are published as one
+//! generation that replaces the previous one at a single instant
+//! ([`joinery_util::fs::SecureDir::publish`]): a reader never sees a torn
+//! file, and never a `key` of one renewal beside a `tlscert` of another
+//! once it has resolved the live generation. `teleport-user-ca.crt` is not written: the API the agent uses
 //! does not return the user CA (tbot gets it from `GetCertAuthority`, which
 //! a bot may not call on every cluster).
 
@@ -18,12 +21,12 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use joinery_tbot_config::{Destination, IdentityOutput, Server};
+use joinery_tbot_config::{Destination, IdentityOutput, Server, SymlinkPolicy};
 use joinery_teleport::Identity;
 use joinery_teleport::join::{JoinedCerts, timestamp};
 use joinery_teleport::keys::KeyPair;
 use joinery_teleport::proto::legacy::UserCertsRequest;
-use joinery_util::fs::{SECRET_FILE_MODE, ensure_private_dir, write_atomic};
+use joinery_util::fs::SECRET_FILE_MODE;
 
 use super::{Context, Output, OutputError};
 
@@ -38,7 +41,7 @@ impl Output for IdentityOutput {
         format!("identity -> {} (roles: {roles})", self.describe())
     }
 
-    async fn write(&self, ctx: &Context<'_>) -> Result<(), OutputError> {
+    async fn write(&self, ctx: &Context<'_>) -> Result<SystemTime, OutputError> {
         let dest = self.describe();
         let issue = |source| OutputError::Issue { dest: dest.clone(), source };
         let cluster = &ctx.bot_info.cluster_name;
@@ -66,42 +69,44 @@ impl Output for IdentityOutput {
         if !ctx.bot.ssh_ca_lines.is_empty() {
             identity.ssh_ca_lines = ctx.bot.ssh_ca_lines.clone();
         }
-        if let Destination::Directory(dir) = &self.destination {
-            write_dir(dir, &identity, &key, self.ssh_config, ctx.server, cluster)?;
+        if let Destination::Directory { path, symlinks } = &self.destination {
+            write_dir(path, *symlinks, &identity, &key, self.ssh_config, ctx.server, cluster)?;
         }
-        let cert = identity.tls_info().ok();
+        let cert = identity.tls_info().map_err(|e| issue(joinery_teleport::Error::Protocol(e.to_string())))?;
         tracing::info!(
             output = %dest,
-            roles = ?cert.as_ref().map(|c| c.roles.clone()).unwrap_or_default(),
-            expires = %cert.map(|c| joinery_teleport::fmt_time(c.not_after)).unwrap_or_default(),
+            roles = ?cert.roles,
+            expires = %joinery_teleport::fmt_time(cert.not_after),
             "wrote identity output"
         );
-        Ok(())
+        Ok(cert.not_after)
     }
 }
 
-/// Writes tbot's identity files into `dir`.
+/// Writes tbot's identity files into `dir`, as one generation.
 fn write_dir(
     dir: &Path,
+    symlinks: SymlinkPolicy,
     identity: &Identity,
     key: &KeyPair,
     with_ssh_config: bool,
     server: &Server,
     cluster: &str,
 ) -> Result<(), OutputError> {
-    ensure_private_dir(dir)?;
-    let write = |name: &str, contents: &str| write_atomic(&dir.join(name), contents.as_bytes(), SECRET_FILE_MODE);
-    write("key", &identity.private_key_pem)?;
-    write("key.pub", &format!("{}\n", key.ssh_authorized_key()))?;
-    write("tlscert", &identity.tls_cert_pem)?;
-    write("key-cert.pub", &format!("{}\n", identity.ssh_cert.trim()))?;
-    write("teleport-host-ca.crt", &identity.tls_ca_pems.concat())?;
-    write("known_hosts", &known_hosts(identity, server, cluster))?;
+    let mut files = vec![
+        ("key", identity.private_key_pem.clone()),
+        ("key.pub", format!("{}\n", key.ssh_authorized_key())),
+        ("tlscert", identity.tls_cert_pem.clone()),
+        ("key-cert.pub", format!("{}\n", identity.ssh_cert.trim())),
+        ("teleport-host-ca.crt", identity.tls_ca_pems.concat()),
+        ("known_hosts", known_hosts(identity, server, cluster)),
+        ("identity", identity.encode()),
+    ];
     if with_ssh_config {
-        write("ssh_config", &ssh_config(dir, server, cluster))?;
+        files.push(("ssh_config", ssh_config(dir, server, cluster)));
     }
-    // Last, so a reader of `identity` sees a file at least as new as the others.
-    write("identity", &identity.encode())?;
+    let files: Vec<(&str, &[u8])> = files.iter().map(|(name, text)| (*name, text.as_bytes())).collect();
+    crate::destination::open(dir, symlinks)?.publish(&files, SECRET_FILE_MODE)?;
     Ok(())
 }
 

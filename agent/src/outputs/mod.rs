@@ -11,7 +11,7 @@
 
 pub mod identity;
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use joinery_tbot_config::{Config, Server};
@@ -46,8 +46,9 @@ pub trait Output: Send + Sync {
     /// What `check` prints about it.
     fn summary(&self) -> String;
 
-    /// Issues the output's credentials and writes them.
-    async fn write(&self, ctx: &Context<'_>) -> Result<(), OutputError>;
+    /// Issues the output's credentials and writes them; returns when the
+    /// issued credentials expire (the renewal schedule follows the earliest).
+    async fn write(&self, ctx: &Context<'_>) -> Result<SystemTime, OutputError>;
 }
 
 /// Why an output could not be produced.
@@ -83,10 +84,11 @@ pub fn of(output: &joinery_tbot_config::Output) -> &dyn Output {
     }
 }
 
-/// Issues and writes every output of `cfg` with the bot's authenticated client.
-pub async fn write_all(cfg: &Config, client: &Client, bot: &Identity) -> Result<(), OutputError> {
+/// Issues and writes every output of `cfg` with the bot's authenticated
+/// client; returns the earliest expiry of what they issued (`None` without outputs).
+pub async fn write_all(cfg: &Config, client: &Client, bot: &Identity) -> Result<Option<SystemTime>, OutputError> {
     if cfg.outputs.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let bot_info = bot.tls_info().map_err(|e| OutputError::Issue {
         dest: "(all)".into(),
@@ -104,8 +106,10 @@ pub async fn write_all(cfg: &Config, client: &Client, bot: &Identity) -> Result<
         credential_ttl: cfg.credential_ttl,
         host_cas: host_cas.map(|ders| ders.iter().map(|d| der_to_pem(d)).collect()),
     };
+    let mut earliest: Option<SystemTime> = None;
     for output in &cfg.outputs {
-        of(output).write(&ctx).await?;
+        let expires = of(output).write(&ctx).await?;
+        earliest = Some(earliest.map_or(expires, |e| e.min(expires)));
     }
-    Ok(())
+    Ok(earliest)
 }

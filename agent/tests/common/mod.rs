@@ -25,7 +25,7 @@ pub(crate) fn agent_cmd() -> Command {
         "TBOT_CONFIG_PATH",
         "TBOT_CONFIG",
         "JOINERY_LOG",
-        "JOINERY_RETRY_LIMIT",
+        "JOINERY_GIVE_UP_AFTER",
         "SSL_CERT_FILE",
         "SSL_CERT_DIR",
     ] {

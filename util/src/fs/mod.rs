@@ -11,7 +11,7 @@
 
 mod secure_dir;
 
-pub use secure_dir::{SecureDir, SymlinkPolicy};
+pub use secure_dir::{SecureDir, Symlinks};
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};

@@ -6,9 +6,10 @@
 //! local user point the agent's writes (and its `chmod`) at a directory or
 //! file of their choosing, so [`SecureDir`] opens every component of the
 //! destination path itself, refusing symbolic links (tbot's
-//! `symlinks: secure`, which it implements with `openat2(RESOLVE_NO_SYMLINKS)`;
-//! walking the path with `O_NOFOLLOW` one component at a time gives the same
-//! guarantee on every Unix, with no kernel-version fallback). Every later
+//! `symlinks: secure`, which it implements with `openat2(RESOLVE_NO_SYMLINKS)`
+//! and, as `try-secure`, gives up on kernels without it; walking the path with
+//! `O_NOFOLLOW` one component at a time gives the same guarantee on every
+//! Unix, so here there is nothing to give up). Every later
 //! operation is relative to the directory's file descriptor, so swapping a
 //! path component for a symlink afterwards changes nothing.
 //!
@@ -45,18 +46,14 @@ const LIVE: &str = ".joinery-live";
 /// Prefix of generation directories.
 const GENERATION_PREFIX: &str = ".joinery-gen-";
 
-/// How symbolic links in a destination path are treated: tbot's `symlinks`
-/// setting, with its values.
+/// Whether [`SecureDir::open`] may follow symbolic links in the path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SymlinkPolicy {
-    /// Refuse any symbolic link in the path (the default).
+pub enum Symlinks {
+    /// Refuse any symbolic link in the path ([`FsError::Symlink`]).
     #[default]
-    Secure,
-    /// tbot falls back to `insecure` when the kernel lacks `openat2`; the
-    /// component walk here needs no kernel support, so this is `secure`.
-    TrySecure,
-    /// Follow symbolic links.
-    Insecure,
+    Refuse,
+    /// Follow them (tbot's `symlinks: insecure`).
+    Follow,
 }
 
 /// A directory opened without following symbolic links (unless asked),
@@ -70,13 +67,13 @@ pub struct SecureDir {
 
 impl SecureDir {
     /// Opens `path`, creating it and missing parents (mode 0700). With
-    /// [`SymlinkPolicy::Secure`] or `TrySecure`, a symbolic link anywhere in
-    /// the path is an error ([`FsError::Symlink`]). An existing directory's
-    /// mode is kept: see [`SecureDir::too_open`].
-    pub fn open(path: &Path, policy: SymlinkPolicy) -> Result<SecureDir, FsError> {
-        let fd = match policy {
-            SymlinkPolicy::Secure | SymlinkPolicy::TrySecure => walk(path)?,
-            SymlinkPolicy::Insecure => {
+    /// [`Symlinks::Refuse`], a symbolic link anywhere in the path is an error
+    /// ([`FsError::Symlink`]). An existing directory's mode is kept: see
+    /// [`SecureDir::too_open`].
+    pub fn open(path: &Path, symlinks: Symlinks) -> Result<SecureDir, FsError> {
+        let fd = match symlinks {
+            Symlinks::Refuse => walk(path)?,
+            Symlinks::Follow => {
                 std::fs::DirBuilder::new()
                     .recursive(true)
                     .mode(SECRET_DIR_MODE)
@@ -359,13 +356,13 @@ mod tests {
     fn creates_missing_directories_private_and_keeps_existing_modes() {
         let tmp = tempfile::tempdir().unwrap();
         let new = tmp.path().join("a/b");
-        let dir = SecureDir::open(&new, SymlinkPolicy::Secure).unwrap();
+        let dir = SecureDir::open(&new, Symlinks::Refuse).unwrap();
         assert_eq!(mode(&new), 0o700);
         assert_eq!(dir.too_open(), None);
         let shared = tmp.path().join("shared");
         std::fs::create_dir(&shared).unwrap();
         std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o750)).unwrap();
-        let dir = SecureDir::open(&shared, SymlinkPolicy::Secure).unwrap();
+        let dir = SecureDir::open(&shared, Symlinks::Refuse).unwrap();
         assert_eq!(dir.too_open(), Some(0o750));
         assert_eq!(mode(&shared), 0o750, "an existing directory's mode is respected");
     }
@@ -378,14 +375,13 @@ mod tests {
         std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o755)).unwrap();
         symlink(&victim, tmp.path().join("out")).unwrap();
         for path in [tmp.path().join("out"), tmp.path().join("out/sub")] {
-            let err = SecureDir::open(&path, SymlinkPolicy::Secure).unwrap_err();
+            let err = SecureDir::open(&path, Symlinks::Refuse).unwrap_err();
             assert!(matches!(&err, FsError::Symlink { path: p } if p.ends_with("out")), "{err}");
             assert!(err.to_string().contains("symlinks: secure"), "{err}");
         }
-        assert!(SecureDir::open(&tmp.path().join("out"), SymlinkPolicy::TrySecure).is_err());
         assert_eq!(mode(&victim), 0o755, "nothing was done to the link's target");
         assert!(!victim.join("sub").exists());
-        let dir = SecureDir::open(&tmp.path().join("out"), SymlinkPolicy::Insecure).unwrap();
+        let dir = SecureDir::open(&tmp.path().join("out"), Symlinks::Follow).unwrap();
         dir.write("x", b"1", 0o600).unwrap();
         assert!(victim.join("x").exists());
     }
@@ -395,7 +391,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let elsewhere = tmp.path().join("elsewhere");
         std::fs::write(&elsewhere, b"someone else's").unwrap();
-        let dir = SecureDir::open(&tmp.path().join("out"), SymlinkPolicy::Secure).unwrap();
+        let dir = SecureDir::open(&tmp.path().join("out"), Symlinks::Refuse).unwrap();
         symlink(&elsewhere, tmp.path().join("out/key")).unwrap();
         dir.write("key", b"secret", 0o600).unwrap();
         assert_eq!(std::fs::read(&elsewhere).unwrap(), b"someone else's");
@@ -411,7 +407,7 @@ mod tests {
     fn publish_switches_a_set_of_files_at_once() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
-        let dir = SecureDir::open(&out, SymlinkPolicy::Secure).unwrap();
+        let dir = SecureDir::open(&out, Symlinks::Refuse).unwrap();
         // An earlier layout: plain files.
         std::fs::write(out.join("key"), b"old").unwrap();
         assert_eq!(dir.read("key").unwrap().as_deref(), Some(&b"old"[..]));
@@ -436,7 +432,7 @@ mod tests {
     fn a_reader_of_the_live_generation_never_sees_a_mixed_pair() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
-        let dir = SecureDir::open(&out, SymlinkPolicy::Secure).unwrap();
+        let dir = SecureDir::open(&out, Symlinks::Refuse).unwrap();
         dir.publish(&[("key", b"0"), ("tlscert", b"0")], 0o600).unwrap();
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let reader = {
