@@ -24,6 +24,9 @@ use joinery_teleport::{Client, ClientConfig, Credentials, Identity, RetryPolicy}
 
 use crate::renew::teleport_reason;
 
+/// How long one call may wait for its answer (a server that accepted the
+/// connection and then went silent must not hang the attempt).
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one dial (TCP + TLS) may take.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -82,7 +85,10 @@ fn join_settings(server: &Server, trust: Trust) -> TlsSettings {
 }
 
 async fn dial(addr: &str, tls: TlsSettings) -> Result<Client, joinery_teleport::Error> {
-    Client::connect(ClientConfig { addr: addr.to_string(), tls, retry: retry(), dial_timeout: DIAL_TIMEOUT }).await
+    let client =
+        Client::connect(ClientConfig { addr: addr.to_string(), tls, retry: retry(), dial_timeout: DIAL_TIMEOUT })
+            .await?;
+    Ok(client.with_call_timeout(CALL_TIMEOUT))
 }
 
 /// An unauthenticated client for joining, trusting what the config says.

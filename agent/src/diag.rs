@@ -21,6 +21,11 @@ use tokio::net::TcpListener;
 
 /// Largest request head accepted.
 const MAX_REQUEST: usize = 8 * 1024;
+/// Requests served at once.
+const MAX_CONNECTIONS: usize = 64;
+/// First and longest pause after a failed accept.
+const ACCEPT_PAUSE_MIN: Duration = Duration::from_millis(5);
+const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
 /// How long a client may take to send its request.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -104,11 +109,33 @@ pub async fn bind(addr: &str) -> std::io::Result<TcpListener> {
 }
 
 /// Serves the diag endpoints on `listener` forever.
+///
+/// At most [`MAX_CONNECTIONS`] requests are served at once. A failed accept
+/// (out of file descriptors, typically) is retried after a pause that
+/// doubles from 5 ms to 1 s, as Go's `net/http` does, instead of spinning.
 pub async fn serve(listener: TcpListener, status: Arc<Status>) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut pause = ACCEPT_PAUSE_MIN;
     loop {
-        let Ok((mut conn, _)) = listener.accept().await else { continue };
+        // The semaphore is never closed, so acquiring cannot fail.
+        let Ok(slot) = slots.clone().acquire_owned().await else { return };
+        let mut conn = match listener.accept().await {
+            Ok((conn, _)) => {
+                pause = ACCEPT_PAUSE_MIN;
+                conn
+            }
+            Err(e) => {
+                if pause == ACCEPT_PAUSE_MIN {
+                    tracing::warn!(error = %e, "diagnostics server cannot accept connections; retrying");
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(ACCEPT_PAUSE_MAX);
+                continue;
+            }
+        };
         let status = status.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let Ok(Some(path)) =
                 tokio::time::timeout(READ_TIMEOUT, read_request(&mut conn)).await.map(|r| r.ok().flatten())
             else {

@@ -18,8 +18,11 @@
 //!   audience exactly), optional `client_id` / `object_id` / `msi_res_id`; the response's
 //!   numbers are JSON strings.
 //! * **Retries** ([`RetryPolicy`]): 404, 410, 429, 5xx and transport errors are retried with
-//!   exponential backoff (2 s, 6 s, 14 s, 30 s, capped at 60 s by default), honouring
-//!   `Retry-After` when it asks for longer; other 4xx are never retried.
+//!   exponential backoff (2 s, 6 s, 14 s, 30 s, capped at 60 s by default) and full jitter
+//!   (each wait drawn from its upper half), honouring `Retry-After` when it asks for longer;
+//!   other 4xx are never retried. A retry budget bounds the whole sequence: a wait that would
+//!   overrun it ends the retries at once, with IMDS's last answer as the error, so a caller
+//!   with a deadline of its own reports "IMDS answered 500", not its own timeout.
 
 use std::fmt;
 use std::sync::Mutex;
@@ -37,22 +40,32 @@ pub const MINIMUM_API_VERSION: &str = "2019-06-04";
 pub const ARM_RESOURCE: &str = "https://management.azure.com/";
 
 const MAX_BODY: usize = 1024 * 1024;
+/// How long one request may take unless [`ImdsClient::with_request_timeout`] says otherwise.
+const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How failed requests are retried.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
     /// Retries after the first attempt (so `max_retries + 1` attempts in all).
     pub max_retries: u32,
-    /// Backoff unit: the k-th retry waits `base_delay * (2^k - 1)`.
+    /// Backoff unit: the k-th retry waits up to `base_delay * (2^k - 1)`.
     pub base_delay: Duration,
     /// Upper bound of any wait, including one asked for by `Retry-After`.
     pub max_delay: Duration,
+    /// How long the first attempt and every retry may take in all: no wait
+    /// starts that would end past it.
+    pub budget: Duration,
 }
 
 impl Default for RetryPolicy {
-    /// Microsoft's guidance: 5 retries, delta 2 s, max 60 s.
+    /// Microsoft's guidance: 5 retries, delta 2 s, max 60 s; two minutes in all.
     fn default() -> Self {
-        RetryPolicy { max_retries: 5, base_delay: Duration::from_secs(2), max_delay: Duration::from_secs(60) }
+        RetryPolicy {
+            max_retries: 5,
+            base_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(60),
+            budget: Duration::from_secs(120),
+        }
     }
 }
 
@@ -62,10 +75,13 @@ impl RetryPolicy {
         RetryPolicy { max_retries: 0, ..Self::default() }
     }
 
+    /// The wait before retry `retry` (1-based): the backoff with full jitter
+    /// in its upper half, at least what `Retry-After` asked, at most `max_delay`.
     fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
         let factor = 2u32.saturating_pow(retry).saturating_sub(1).max(1);
         let backoff = self.base_delay.saturating_mul(factor);
-        backoff.max(retry_after.unwrap_or_default()).min(self.max_delay)
+        let jittered = backoff / 2 + (backoff / 2).mul_f64(rand::random::<f64>());
+        jittered.max(retry_after.unwrap_or_default()).min(self.max_delay)
     }
 }
 
@@ -196,6 +212,7 @@ pub struct ImdsClient {
     base: String,
     http: reqwest::Client,
     retry: RetryPolicy,
+    request_timeout: Duration,
     api_version: Mutex<Option<String>>,
 }
 
@@ -216,10 +233,16 @@ impl ImdsClient {
         let http = crate::http::build_client(&crate::http::ClientOptions {
             extra_ca_pem: None,
             no_proxy: true,
-            timeout: Duration::from_secs(10),
+            timeout: DEFAULT_REQUEST_TIMEOUT,
         })
         .map_err(ImdsError::Setup)?;
-        Ok(ImdsClient { base, http, retry: RetryPolicy::default(), api_version: Mutex::new(None) })
+        Ok(ImdsClient {
+            base,
+            http,
+            retry: RetryPolicy::default(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            api_version: Mutex::new(None),
+        })
     }
 
     /// A client for `$JOINERY_IMDS_ENDPOINT`, or [`DEFAULT_IMDS_ENDPOINT`] if unset or empty.
@@ -233,6 +256,13 @@ impl ImdsClient {
     /// Replaces the retry policy (tests use millisecond delays).
     pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// Replaces how long one request may take (10 s by default; IMDS is a
+    /// link-local service that answers in milliseconds when it answers).
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
         self
     }
 
@@ -257,6 +287,7 @@ impl ImdsClient {
             q.sort_by(|a, b| a.0.cmp(b.0));
             url.query_pairs_mut().extend_pairs(q);
         }
+        let started = std::time::Instant::now();
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -267,13 +298,14 @@ impl ImdsClient {
             if !err.retryable() {
                 return Err(err);
             }
-            if attempt > self.retry.max_retries {
+            let wait = self.retry.delay(attempt, retry_after);
+            let over_budget = started.elapsed() + wait > self.retry.budget;
+            if attempt > self.retry.max_retries || over_budget {
                 if attempt == 1 {
                     return Err(err);
                 }
                 return Err(ImdsError::GaveUp { endpoint: path.to_string(), attempts: attempt, last: Box::new(err) });
             }
-            let wait = self.retry.delay(attempt, retry_after);
             tracing::debug!(endpoint = path, attempt, ?wait, error = %err, "retrying IMDS request");
             tokio::time::sleep(wait).await;
         }
@@ -284,6 +316,7 @@ impl ImdsClient {
             .http
             .get(url.clone())
             .header("Metadata", "true")
+            .timeout(self.request_timeout)
             .send()
             .await
             .map_err(|e| (ImdsError::Unreachable { endpoint: path.to_string(), message: e.to_string() }, None))?;

@@ -70,6 +70,7 @@ impl BotConfig {
     /// unknown key is an error naming its path and line).
     pub fn parse(src: &Source) -> Result<Self, ConfigError> {
         let text = src.text();
+        crate::limits::check(text).map_err(|m| src.decode(m))?;
         let decode = |e: serde_yaml_ng::Error| src.decode(e.to_string());
         // The version decides the schema, so read it before strict decoding
         // (a v1 file would otherwise fail on its first v1-only key).

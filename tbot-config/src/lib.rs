@@ -72,6 +72,7 @@ pub mod systemd;
 mod bot_config;
 mod config;
 mod error;
+mod limits;
 mod tagged;
 mod values;
 

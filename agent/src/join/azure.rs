@@ -32,7 +32,7 @@ use async_trait::async_trait;
 use base64::Engine;
 use joinery_azure::aia::{AiaError, AiaFetcher};
 use joinery_azure::attested::{AttestedDocument, AttestedError, concat_der_certificates};
-use joinery_azure::imds::{ARM_RESOURCE, IdentitySelector, ImdsClient, ImdsError};
+use joinery_azure::imds::{ARM_RESOURCE, IdentitySelector, ImdsClient, ImdsError, RetryPolicy};
 use joinery_azure::jwt::AccessTokenClaims;
 use joinery_tbot_config::onboarding::azure::AzureOnboarding;
 use joinery_tbot_config::{JoinMethodName, Token};
@@ -226,6 +226,22 @@ pub async fn join_with_azure_legacy(
 /// Extra AIA hosts (comma separated), for emulated Azure PKIs.
 const AIA_ALLOW_ENV: &str = "JOINERY_AZURE_AIA_ALLOW";
 
+/// IMDS retries during a join: a join makes three IMDS calls (versions, the
+/// attested document, the token), each bounded by its budget plus one
+/// request, so that even all three failing slowly end inside the agent's
+/// 60 s attempt deadline and report what IMDS answered.
+fn imds_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 5,
+        base_delay: Duration::from_millis(500),
+        max_delay: Duration::from_secs(8),
+        budget: Duration::from_secs(12),
+    }
+}
+
+/// How long one IMDS request may take during a join.
+const IMDS_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The `azure` method on this VM.
 pub struct AzureJoin {
     token: Token,
@@ -237,7 +253,9 @@ pub struct AzureJoin {
 impl AzureJoin {
     /// Joins with the token (rule) named `token`, as the identity `block` selects.
     pub fn new(token: Token, block: &AzureOnboarding) -> Self {
-        let imds = ImdsClient::from_env().map_err(|e| e.to_string());
+        let imds = ImdsClient::from_env()
+            .map(|c| c.with_retry_policy(imds_retry()).with_request_timeout(IMDS_REQUEST_TIMEOUT))
+            .map_err(|e| e.to_string());
         AzureJoin { token, client_id: block.client_id.clone(), imds }
     }
 
@@ -300,12 +318,39 @@ fn attestation(e: &dyn std::fmt::Display) -> String {
     format!("cannot get the VM's Azure attestation: {e}")
 }
 
-/// The metric label of a failed Azure join.
+/// The metric label of a failed Azure join: the cause, as precisely as a
+/// bounded set of labels allows (IMDS's HTTP status, unreachable IMDS, a bad
+/// document, the AIA download, or the server's reason).
 pub(super) fn reason(e: &JoinError) -> &'static str {
     match e {
         JoinError::Teleport(e) => teleport_reason(e),
         JoinError::Protocol(_) => "protocol",
-        JoinError::Imds(_) | JoinError::Document(_) | JoinError::Aia(_) => "attestation",
+        JoinError::Imds(e) => imds_reason(e),
+        JoinError::Document(_) => "attestation_document",
+        JoinError::Aia(_) => "attestation_aia",
+    }
+}
+
+fn imds_reason(e: &ImdsError) -> &'static str {
+    match e {
+        ImdsError::GaveUp { last, .. } => imds_reason(last),
+        ImdsError::Unreachable { .. } => "imds_unreachable",
+        ImdsError::Status { status, .. } => match status {
+            400 => "imds_http_400",
+            403 => "imds_http_403",
+            404 => "imds_http_404",
+            410 => "imds_http_410",
+            429 => "imds_http_429",
+            500 => "imds_http_500",
+            502 => "imds_http_502",
+            503 => "imds_http_503",
+            504 => "imds_http_504",
+            _ => "imds_http_other",
+        },
+        ImdsError::BadResponse { .. } => "imds_bad_response",
+        ImdsError::VersionTooOld(_) => "imds_version",
+        ImdsError::InvalidNonce => "protocol",
+        ImdsError::Setup(_) => "imds_setup",
     }
 }
 

@@ -6,7 +6,12 @@ use serde_json::json;
 use crate::common::{self, Response};
 
 fn fast() -> RetryPolicy {
-    RetryPolicy { max_retries: 4, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(5) }
+    RetryPolicy {
+        max_retries: 4,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        budget: Duration::from_secs(10),
+    }
 }
 
 const DOC: &str = r#"{"encoding":"pkcs7","signature":"MIIK"}"#;
@@ -36,6 +41,28 @@ async fn retries_429_then_succeeds_and_sends_metadata_header() {
         assert_eq!(r.path(), "/metadata/attested/document");
         assert_eq!(r.query(), "api-version=2021-02-01&format=json&nonce=abc123");
     }
+}
+
+#[tokio::test]
+async fn the_retry_budget_ends_retries_with_the_last_answer() {
+    let server = common::spawn(|_, _| Response::json(500, json!({"error": "server_error"}))).await;
+    // Up to 50 retries, but each wait is at least 20 ms and all of them must fit in 30 ms.
+    let policy = RetryPolicy {
+        max_retries: 50,
+        base_delay: Duration::from_millis(40),
+        max_delay: Duration::from_millis(40),
+        budget: Duration::from_millis(30),
+    };
+    let c = ImdsClient::new(&server.base).unwrap().with_retry_policy(policy).with_api_version("2021-02-01");
+    let err = c.attested_document("n").await.unwrap_err();
+    match &err {
+        ImdsError::GaveUp { attempts, last, .. } => {
+            assert!(*attempts < 5, "stopped by the budget, not the retry count: {attempts}");
+            assert!(matches!(**last, ImdsError::Status { status: 500, .. }), "{last}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(err.to_string().contains("HTTP 500"), "{err}");
 }
 
 #[tokio::test]

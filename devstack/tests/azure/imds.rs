@@ -68,6 +68,7 @@ async fn imds_faults_are_retried_by_the_client() {
         max_retries: 3,
         base_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(20),
+        budget: Duration::from_secs(10),
     });
     client.access_token(ARM_RESOURCE, None).await.unwrap();
     // Without retries the fault is visible.
