@@ -202,6 +202,14 @@ impl Client {
         self.run(|| async { Ok(self.auth().generate_user_certs(req.clone()).await?.into_inner()) }).await
     }
 
+    /// `GenerateUserCerts` renewing the caller's own renewable certificate.
+    /// Tried once: the server moves the bot's generation on with each
+    /// renewal, so a retry after a lost answer would present the generation
+    /// it has moved past, which Teleport refuses (and locks the bot for).
+    pub async fn renew_user_certs(&self, req: UserCertsRequest) -> Result<Certs, Error> {
+        self.timed(async { Ok(self.auth().generate_user_certs(req).await?.into_inner()) }).await
+    }
+
     /// `GetClusterCACert`: the PEM of the cluster's TLS host CA.
     pub async fn get_cluster_ca_cert(&self) -> Result<Vec<u8>, Error> {
         self.run(|| async { Ok(self.auth().get_cluster_ca_cert(()).await?.into_inner().tlsca) }).await

@@ -109,7 +109,7 @@ pub async fn renew(client: &Client, bot: &Identity, ttl: Duration) -> Result<Ide
     let info = bot.tls_info().map_err(|e| JoinError::BadCertificate(e.to_string()))?;
     let key = KeyPair::generate();
     let certs = client
-        .generate_user_certs(UserCertsRequest {
+        .renew_user_certs(UserCertsRequest {
             username: info.username.clone(),
             expires: Some(timestamp(SystemTime::now() + ttl)),
             ssh_public_key: key.ssh_authorized_key().into_bytes(),

@@ -13,7 +13,7 @@ use tonic::{Request, Response, Status};
 
 use super::ca::UserCertRequest;
 use super::resources::{bot_resource_name, check_token, mask};
-use super::store::Stored;
+use super::store::{BotInstance, Stored};
 use super::{Cluster, SERVER_VERSION, caller, new_revision, now_secs, require_admin, token_expired};
 
 /// The auth service.
@@ -166,13 +166,21 @@ impl AuthService for AuthApi {
                     "the bot certificate is not renewable: join again to get new certificates",
                 ));
             }
-            let generation = who.generation.unwrap_or(0) + 1;
+            let presented = who.generation.unwrap_or(0);
+            let generation = presented + 1;
+            let ttl = super::bot_ttl(r.expires.as_ref(), role.max_session_ttl_secs);
             if let Some(id) = &who.bot_instance_id {
                 let id = id.clone();
                 self.0.store.write(|s| {
                     if let Some(i) = s.bot_instances.get_mut(&id) {
+                        // Teleport refuses (and locks) a renewal with a stale generation:
+                        // the certificate was renewed already, by someone else or by a lost answer.
+                        if i.generation != presented {
+                            return Err(super::join::generation_mismatch(i.generation, presented));
+                        }
                         i.generation = generation;
                         i.last_seen = joinery_teleport::fmt_time(std::time::SystemTime::now());
+                        i.expires_unix = BotInstance::expiry_after(super::now_secs(), ttl);
                     }
                     Ok(())
                 })?;
@@ -185,7 +193,7 @@ impl AuthService for AuthApi {
                 bot_instance_id: who.bot_instance_id.clone(),
                 generation: Some(generation),
                 renewable: true,
-                ttl: super::bot_ttl(r.expires.as_ref(), role.max_session_ttl_secs),
+                ttl,
             }
         };
         let issued = self

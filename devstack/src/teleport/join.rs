@@ -24,7 +24,8 @@ use super::ca::{IssuedCerts, UserCertRequest};
 use super::delegated::{BotKeys, ChallengeSolution, Exchange, bot_params, unexpected_message};
 use super::resources::{bot_resource_name, mask};
 use super::store::BotInstance;
-use super::{Cluster, bot_ttl};
+use super::{Cluster, bot_ttl, caller};
+use joinery_teleport::CertInfo;
 
 /// The key suite the devstack advertises (ECDSA P-256 for bots).
 pub const SIGNATURE_ALGORITHM_SUITE: &str = "balanced-v1";
@@ -63,6 +64,12 @@ fn wrong_method(method: &str) -> Status {
     ))
 }
 
+/// Teleport's answer to a renewable certificate of another generation (it
+/// also locks the bot; the devstack only refuses).
+pub(super) fn generation_mismatch(stored: u64, presented: u64) -> Status {
+    Status::permission_denied(format!("renewable cert generation mismatch: stored={stored}, presented={presented}"))
+}
+
 /// Looks up a live token for a join.
 fn join_token(cluster: &Cluster, name: &str) -> Result<ProvisionTokenV2, Status> {
     cluster.live_token(name).ok_or_else(|| {
@@ -71,7 +78,10 @@ fn join_token(cluster: &Cluster, name: &str) -> Result<ProvisionTokenV2, Status>
     })
 }
 
-/// Common checks and certificate issuance for a bot join.
+/// Common checks and certificate issuance for a bot join. `rejoin` is the
+/// caller's certificate when the join came over mTLS (Teleport's
+/// `setBotParameters`): a bot joining again with it continues its bot
+/// instance (the next generation) instead of starting a new one.
 pub fn issue_bot_certs(
     cluster: &Cluster,
     token: &ProvisionTokenV2,
@@ -79,6 +89,7 @@ pub fn issue_bot_certs(
     tls_key_der: &[u8],
     ssh_key: &ssh_key::PublicKey,
     expires: Option<&prost_types::Timestamp>,
+    rejoin: Option<&CertInfo>,
 ) -> Result<IssuedCerts, Status> {
     let spec = token.spec.clone().unwrap_or_default();
     let token_name = token.metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default();
@@ -97,16 +108,35 @@ pub fn issue_bot_certs(
         return Err(Status::permission_denied(format!("bot {bot_name:?} not found")));
     };
     let renewable = spec.join_method == "token";
-    let instance_id = uuid::Uuid::new_v4().to_string();
+    // Teleport's updateBotInstance: an authenticated re-join of the same bot
+    // continues its instance; a generation that does not match is enforced
+    // only for renewable joins, and merely logged otherwise.
+    let continued = rejoin
+        .filter(|c| c.bot_name.as_deref() == Some(bot_name.as_str()))
+        .and_then(|c| c.bot_instance_id.clone().map(|id| (id, c.generation.unwrap_or(0))))
+        .and_then(|(id, presented)| cluster.store.read(|s| s.bot_instances.get(&id).cloned()).map(|i| (i, presented)));
+    let (instance_id, generation) = match continued {
+        Some((instance, presented)) => {
+            if presented != instance.generation {
+                if renewable {
+                    return Err(generation_mismatch(instance.generation, presented));
+                }
+                tracing::warn!(bot = %bot_name, instance = %instance.id, stored = instance.generation, presented, "bot instance generation mismatch");
+            }
+            (instance.id, instance.generation + 1)
+        }
+        None => (uuid::Uuid::new_v4().to_string(), 1),
+    };
+    let ttl = bot_ttl(expires, bot_role.max_session_ttl_secs);
     let req = UserCertRequest {
         username: resource.clone(),
         roles: vec![resource],
         logins: user.traits.get("logins").cloned().unwrap_or_default(),
         bot_name: Some(bot_name.clone()),
         bot_instance_id: Some(instance_id.clone()),
-        generation: Some(1),
+        generation: Some(generation),
         renewable,
-        ttl: bot_ttl(expires, bot_role.max_session_ttl_secs),
+        ttl,
     };
     let issued =
         cluster.ca.issue_user(&req, Some(tls_key_der), Some(ssh_key)).map_err(|e| Status::internal(e.to_string()))?;
@@ -115,19 +145,21 @@ pub fn issue_bot_certs(
         if renewable {
             s.tokens.remove(&token_name);
         }
+        let join_method = s.bot_instances.get(&instance_id).map(|i| i.join_method.clone());
         s.bot_instances.insert(
             instance_id.clone(),
             BotInstance {
                 id: instance_id.clone(),
                 bot_name: bot_name.clone(),
-                join_method: spec.join_method.clone(),
-                generation: 1,
+                join_method: join_method.unwrap_or_else(|| spec.join_method.clone()),
+                generation,
                 last_seen: joinery_teleport::fmt_time(SystemTime::now()),
+                expires_unix: BotInstance::expiry_after(super::now_secs(), ttl),
             },
         );
         Ok(())
     })?;
-    tracing::info!(bot = %bot_name, method = %spec.join_method, instance = %instance_id, "bot joined");
+    tracing::info!(bot = %bot_name, method = %spec.join_method, instance = %instance_id, generation, "bot joined");
     Ok(issued)
 }
 
@@ -139,6 +171,7 @@ type AzureStream = tonic::codegen::BoxStream<joinery_teleport::proto::legacy::Re
 #[tonic::async_trait]
 impl LegacyJoinService for LegacyJoinApi {
     async fn register_using_token(&self, req: Request<RegisterUsingTokenRequest>) -> Result<Response<Certs>, Status> {
+        let rejoin = caller(&req);
         let r = req.into_inner();
         if r.token.is_empty() {
             return Err(Status::invalid_argument("missing parameter Token"));
@@ -153,7 +186,7 @@ impl LegacyJoinService for LegacyJoinApi {
         }
         let tls = tls_key_from_pem(&r.public_tls_key)?;
         let ssh = ssh_key_from_authorized(&r.public_ssh_key)?;
-        let issued = issue_bot_certs(&self.0, &token, &r.role, &tls, &ssh, r.expires.as_ref())?;
+        let issued = issue_bot_certs(&self.0, &token, &r.role, &tls, &ssh, r.expires.as_ref(), rejoin.as_ref())?;
         Ok(Response::new(legacy_certs(&self.0, issued)))
     }
 
@@ -168,6 +201,7 @@ impl LegacyJoinService for LegacyJoinApi {
             .filter(|j| j.legacy_challenge().is_some())
             .ok_or_else(|| Status::unimplemented("azure join is not enabled"))?;
         let cluster = self.0.clone();
+        let rejoin = caller(&req);
         let mut inbound = req.into_inner();
         let (tx, rx) = mpsc::channel(2);
         tokio::spawn(async move {
@@ -209,7 +243,8 @@ impl LegacyJoinService for LegacyJoinApi {
                     .await?;
                 let tls = tls_key_from_pem(&r.public_tls_key)?;
                 let ssh = ssh_key_from_authorized(&r.public_ssh_key)?;
-                let issued = issue_bot_certs(&cluster, &token, &r.role, &tls, &ssh, r.expires.as_ref())?;
+                let issued =
+                    issue_bot_certs(&cluster, &token, &r.role, &tls, &ssh, r.expires.as_ref(), rejoin.as_ref())?;
                 Ok(legacy_certs(&cluster, issued))
             }
             .await;
@@ -236,6 +271,7 @@ type JoinStream = tonic::codegen::BoxStream<v1::JoinResponse>;
 impl JoinApiV1 {
     async fn run(
         cluster: Arc<Cluster>,
+        rejoin: Option<CertInfo>,
         mut inbound: Streaming<v1::JoinRequest>,
         tx: mpsc::Sender<Result<v1::JoinResponse, Status>>,
     ) -> Result<v1::Certificates, Status> {
@@ -271,8 +307,15 @@ impl JoinApiV1 {
                 None => return Err(unexpected_message(m)),
             },
         };
-        let issued =
-            issue_bot_certs(&cluster, &token, &init.system_role, &keys.tls_der, &keys.ssh, keys.expires.as_ref())?;
+        let issued = issue_bot_certs(
+            &cluster,
+            &token,
+            &init.system_role,
+            &keys.tls_der,
+            &keys.ssh,
+            keys.expires.as_ref(),
+            rejoin.as_ref(),
+        )?;
         Ok(v1::Certificates {
             tls_cert: issued.tls_der,
             tls_ca_certs: vec![cluster.ca.tls_host_ca_der().to_vec()],
@@ -286,10 +329,11 @@ impl JoinApiV1 {
 impl JoinServiceV1 for JoinApiV1 {
     async fn join(&self, req: Request<Streaming<v1::JoinRequest>>) -> Result<Response<JoinStream>, Status> {
         let cluster = self.0.clone();
+        let rejoin = caller(&req);
         let inbound = req.into_inner();
         let (tx, rx) = mpsc::channel(4);
         tokio::spawn(async move {
-            let result = JoinApiV1::run(cluster, inbound, tx.clone()).await;
+            let result = JoinApiV1::run(cluster, rejoin, inbound, tx.clone()).await;
             let msg = result.map(|certs| {
                 let result = v1::Result {
                     payload: Some(v1::result::Payload::BotResult(v1::BotResult { certificates: Some(certs) })),

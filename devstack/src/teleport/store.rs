@@ -64,7 +64,9 @@ pub struct Role {
     pub max_session_ttl_secs: u64,
 }
 
-/// One record of a bot joining (Teleport's BotInstance).
+/// One running bot (Teleport's BotInstance): created by a first join,
+/// continued by every renewal and every authenticated re-join, and gone
+/// once its last certificate has expired (see [`BotInstance::expiry_after`]).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct BotInstance {
     /// Instance id (UUID).
@@ -77,6 +79,21 @@ pub struct BotInstance {
     pub generation: u64,
     /// RFC 3339 time of the last authentication.
     pub last_seen: String,
+    /// Unix time after which the record is deleted; records written before
+    /// instances expired have none and are deleted at the next write.
+    #[serde(default)]
+    pub expires_unix: u64,
+}
+
+/// Teleport's `machineidv1.ExpiryMargin`: an instance outlives its last
+/// certificate by this much.
+pub const BOT_INSTANCE_EXPIRY_MARGIN: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+impl BotInstance {
+    /// The expiry of an instance whose newest certificate lives `ttl` from `now_unix`.
+    pub fn expiry_after(now_unix: u64, ttl: std::time::Duration) -> u64 {
+        now_unix + ttl.as_secs() + BOT_INSTANCE_EXPIRY_MARGIN.as_secs()
+    }
 }
 
 /// Everything the devstack persists.
@@ -131,11 +148,14 @@ impl Store {
     }
 
     /// Changes the state: `f` works on a copy, which replaces the state only
-    /// once `f` succeeded and the copy is on disk.
+    /// once `f` succeeded and the copy is on disk. Expired bot instances are
+    /// dropped on the way, as Teleport's backend drops expired items.
     pub fn write<T>(&self, f: impl FnOnce(&mut State) -> Result<T, Status>) -> Result<T, Status> {
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let mut next = guard.clone();
         let out = f(&mut next)?;
+        let now = super::now_secs();
+        next.bot_instances.retain(|_, i| i.expires_unix > now);
         let bytes = serde_json::to_vec_pretty(&next).map_err(|e| Status::internal(e.to_string()))?;
         write_atomic(&self.path, &bytes, SECRET_FILE_MODE).map_err(|e| Status::internal(e.to_string()))?;
         *guard = next;

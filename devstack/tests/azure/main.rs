@@ -18,6 +18,7 @@ mod support;
 mod test_server;
 
 mod arm;
+mod bot_instances;
 mod emulated_attested;
 mod emulated_tokens;
 mod fixture;
