@@ -95,6 +95,7 @@ impl AiaFetcher {
             extra_ca_pem: None,
             no_proxy: false,
             timeout: Duration::from_secs(10),
+            https_only: false,
         })
         .map_err(AiaError::Setup)?;
         Ok(AiaFetcher {

@@ -134,6 +134,7 @@ pub async fn client_secret_token(
         extra_ca_pem,
         no_proxy: false,
         timeout: Duration::from_secs(30),
+        https_only: true,
     })
     .map_err(CredentialError::Invalid)?;
     let scope = format!("{}/.default", audience.trim_end_matches('/'));

@@ -12,6 +12,9 @@ pub(crate) struct ClientOptions<'a> {
     pub no_proxy: bool,
     /// Timeout of a whole request (connect + headers + body).
     pub timeout: Duration,
+    /// Refuse any URL that is not `https` (for clients that send secrets or
+    /// bearer tokens; IMDS and AIA downloads are plain `http` by design).
+    pub https_only: bool,
 }
 
 /// Builds a reqwest client that never follows redirects.
@@ -19,7 +22,8 @@ pub(crate) fn build_client(opts: &ClientOptions<'_>) -> Result<reqwest::Client, 
     let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(opts.timeout)
-        .connect_timeout(opts.timeout.min(Duration::from_secs(10)));
+        .connect_timeout(opts.timeout.min(Duration::from_secs(10)))
+        .https_only(opts.https_only);
     if opts.no_proxy {
         builder = builder.no_proxy();
     }

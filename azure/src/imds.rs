@@ -234,6 +234,7 @@ impl ImdsClient {
             extra_ca_pem: None,
             no_proxy: true,
             timeout: DEFAULT_REQUEST_TIMEOUT,
+            https_only: false,
         })
         .map_err(ImdsError::Setup)?;
         Ok(ImdsClient {

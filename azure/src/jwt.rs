@@ -366,6 +366,7 @@ impl AccessTokenVerifier {
             extra_ca_pem: opts.extra_ca_pem.as_deref(),
             no_proxy: false,
             timeout: Duration::from_secs(15),
+            https_only: false,
         })
         .map_err(TokenError::Setup)?;
         let mut base = opts.discovery_base.unwrap_or_else(|| ISSUER_BASE.to_string());

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::azure::AzureInfo;
 use crate::azure::fixture::AzureFixture;
 use crate::teleport::ca::{Authority, UserCertRequest};
+use crate::teleport::faults::Faults;
 use crate::teleport::store::Store;
 use crate::teleport::{ADMIN_ROLE, ADMIN_USER, Cluster};
 
@@ -139,7 +140,7 @@ pub async fn run(opts: UpOptions) -> Result<()> {
     .into_iter()
     .collect();
     provider_env.extend(azure.provider_env);
-    let cluster = Arc::new(Cluster { ca, store, joins });
+    let cluster = Arc::new(Cluster { ca, store, joins, faults: Faults::new(dir) });
 
     let mut server_stop = stop_rx.clone();
     let server = tokio::spawn(crate::teleport::listener::serve(cluster, listener, async move {

@@ -61,6 +61,17 @@ impl AzureContext {
         };
         let audience = cloud.arm_audience();
         let authority = s.authority_host.clone().unwrap_or_else(|| cloud.authority_host().to_string());
+        let base = s.arm_endpoint.clone().unwrap_or_else(|| cloud.arm_endpoint().to_string());
+        // Secrets and bearer tokens go to these two: never over plain http.
+        for (setting, url) in [(&settings::AUTHORITY_HOST, &authority), (&settings::ARM_ENDPOINT, &base)] {
+            if !url.starts_with("https://") {
+                return Err(Diagnostics::attribute_error(
+                    settings::path(setting),
+                    "Insecure Azure endpoint",
+                    format!("{url} is not an https:// URL: Azure credentials and tokens are only sent over https."),
+                ));
+            }
+        }
         let token = if let Some(secret) = &s.client_secret {
             let (Some(tenant), Some(client_id)) = (&s.tenant_id, &s.client_id) else {
                 return Err(Diagnostics::attribute_error(
@@ -82,7 +93,6 @@ impl AzureContext {
             ));
         }
         .map_err(|e| Diagnostics::error("Cannot authenticate to Azure", e.to_string()))?;
-        let base = s.arm_endpoint.clone().unwrap_or_else(|| cloud.arm_endpoint().to_string());
         let client = ArmClient::new(token.token.clone(), ArmOptions { base_url: Some(base), extra_ca_pem: ca })
             .map_err(|e| Diagnostics::error("Cannot build the ARM client", e.to_string()))?;
         let client = Arc::new(client);
@@ -94,4 +104,31 @@ impl AzureContext {
 /// An ARM failure as a diagnostic.
 pub fn arm_error(action: &str, e: ArmError) -> Diagnostics {
     Diagnostics::error(format!("Azure: error {action}"), e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn secrets_never_go_to_a_plain_http_endpoint() {
+        let secret = AzureSettings {
+            tenant_id: Some("11111111-1111-1111-1111-111111111111".into()),
+            client_id: Some("22222222-2222-2222-2222-222222222222".into()),
+            client_secret: Some("s3cret".into()),
+            ..AzureSettings::default()
+        };
+        for (settings, attribute) in [
+            (
+                AzureSettings { authority_host: Some("http://127.0.0.1:9".into()), ..secret.clone() },
+                "azure.authority_host",
+            ),
+            (AzureSettings { arm_endpoint: Some("http://127.0.0.1:9".into()), ..secret.clone() }, "azure.arm_endpoint"),
+        ] {
+            let Err(diags) = AzureContext::new(settings).arm().await else { panic!("an http endpoint was accepted") };
+            let d = &diags.0[0];
+            assert_eq!(d.path.as_ref().map(|p| p.to_string()).as_deref(), Some(attribute));
+            assert!(d.detail.contains("only sent over https"), "{}", d.detail);
+        }
+    }
 }

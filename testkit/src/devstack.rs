@@ -167,6 +167,17 @@ impl Devstack {
         CertInfo::from_der(&der).expect("a Teleport certificate")
     }
 
+    /// Makes the next `count` calls of the Teleport gRPC method `method`
+    /// (e.g. `CreateBot`) fail with `fault`: `unavailable` (refused before
+    /// doing anything) or `lose_answer` (done, then answered `Unavailable`).
+    pub fn inject_teleport_fault(&self, method: &str, fault: &str, count: u32) {
+        let file = self.dir.join("teleport-faults.json");
+        let mut faults: serde_json::Value =
+            std::fs::read(&file).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+        faults[method] = serde_json::json!({"fault": fault, "count": count});
+        std::fs::write(&file, serde_json::to_vec(&faults).expect("JSON")).expect("write the faults file");
+    }
+
     /// Runs `joinery-devstack tctl --dir DIR args…`.
     pub fn tctl(&self, args: &[&str]) -> Output {
         Command::new(binary("joinery-devstack"))

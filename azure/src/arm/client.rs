@@ -93,6 +93,7 @@ impl ArmClient {
             extra_ca_pem: opts.extra_ca_pem.as_deref(),
             no_proxy: false,
             timeout: Duration::from_secs(30),
+            https_only: true,
         })
         .map_err(ArmError::Invalid)?;
         Ok(ArmClient { base, http, token: token.into() })

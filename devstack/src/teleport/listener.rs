@@ -73,6 +73,7 @@ pub async fn serve(
         }
     });
     let result = tonic::transport::Server::builder()
+        .layer(super::faults::FaultLayer(cluster.faults.clone()))
         .add_service(
             AuthServiceServer::new(AuthApi(cluster.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_SIZE)

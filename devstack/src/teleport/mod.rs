@@ -7,6 +7,7 @@
 //! * [`auth`], [`bots`], [`join`]: the gRPC services; [`delegated`]: the
 //!   registry of join methods other than `token` (Azure's is registered by
 //!   the Azure emulator).
+//! * [`faults`]: faults a test injects into the API.
 //! * [`listener`]: the TLS listener shared by authenticated API clients
 //!   (mTLS, ALPN `h2`) and unauthenticated join clients (ALPN
 //!   `teleport-proxy-grpc`).
@@ -15,6 +16,7 @@ pub mod auth;
 pub mod bots;
 pub mod ca;
 pub mod delegated;
+pub mod faults;
 pub mod join;
 pub mod listener;
 pub mod resources;
@@ -44,6 +46,8 @@ pub struct Cluster {
     pub store: Store,
     /// Verifiers of the join methods other than `token`, by name.
     pub joins: delegated::JoinMethods,
+    /// Faults tests inject ([`faults`]).
+    pub faults: faults::Faults,
 }
 
 impl Cluster {

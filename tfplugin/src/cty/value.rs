@@ -223,6 +223,28 @@ impl Value {
         }
     }
 
+    /// Whether this (a new state) is what `plan` promised: every known value
+    /// of the plan equal here, anything at its unknowns — the check Terraform
+    /// makes after an apply ("Provider produced inconsistent result").
+    /// Object attributes missing on either side count as null.
+    pub fn satisfies_plan(&self, plan: &Value) -> bool {
+        match (plan, self) {
+            (Value::Unknown, _) => true,
+            (Value::Object(p), Value::Object(s)) => {
+                let null = Value::Null;
+                p.keys().chain(s.keys()).all(|k| s.get(k).unwrap_or(&null).satisfies_plan(p.get(k).unwrap_or(&null)))
+            }
+            (Value::Map(p), Value::Map(s)) => {
+                p.len() == s.len() && p.iter().all(|(k, pv)| s.get(k).is_some_and(|sv| sv.satisfies_plan(pv)))
+            }
+            (Value::List(p), Value::List(s)) | (Value::Tuple(p), Value::Tuple(s)) | (Value::Set(p), Value::Set(s)) => {
+                p.len() == s.len() && p.iter().zip(s).all(|(pv, sv)| sv.satisfies_plan(pv))
+            }
+            (Value::Dynamic(_, p), Value::Dynamic(_, s)) => s.satisfies_plan(p),
+            (p, s) => p == s,
+        }
+    }
+
     /// An object attribute, or null if this is not an object or the attribute is unset.
     ///
     /// Chaining is safe: `v.attr("spec").attr("tags")` is null when `spec` is null.
@@ -335,6 +357,27 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_state_satisfies_its_plan_at_known_values_only() {
+        let plan = Value::object([
+            ("id", Value::Unknown),
+            ("name", Value::string("a")),
+            ("tags", Value::string_list(["x"])),
+            ("spec", Value::object([("ttl", Value::Unknown), ("mode", Value::string("fast"))])),
+        ]);
+        let state = Value::object([
+            ("id", Value::string("1")),
+            ("name", Value::string("a")),
+            ("tags", Value::string_list(["x"])),
+            ("spec", Value::object([("ttl", Value::string("1h")), ("mode", Value::string("fast"))])),
+        ]);
+        assert!(state.satisfies_plan(&plan));
+        assert!(!state.clone().with_attr("name", Value::string("b")).satisfies_plan(&plan));
+        assert!(!state.clone().with_attr("tags", Value::string_list(["x", "y"])).satisfies_plan(&plan));
+        assert!(!state.clone().with_attr("extra", Value::string("set")).satisfies_plan(&plan));
+        assert!(state.with_attr("extra", Value::Null).satisfies_plan(&plan));
+    }
 
     #[test]
     fn numbers_compare_by_value() {

@@ -20,6 +20,7 @@ pub use self::schema::schema;
 use super::api::ObjectKind;
 use super::metadata::MetadataModel;
 use crate::connect::TeleportClient;
+use joinery_tfplugin::framework::model::to_value;
 use joinery_tfplugin::framework::{
     CreateRequest, DataSource, DeleteRequest, Diagnostics, ReadRequest, Resource, Schema, UpdateRequest,
 };
@@ -46,17 +47,25 @@ impl Resource<TeleportClient> for BotResource {
     }
 
     async fn create(&self, c: &TeleportClient, req: CreateRequest<BotModel>) -> Result<BotModel, Diagnostics> {
-        let bot = c.client.create_bot(to_proto(&req.plan)?).await.map_err(|e| match e {
-            TeleportError::AlreadyExists(m) => Diagnostics::error(
-                "Bot exists in Teleport",
-                format!(
-                    "{m}. Either remove it (tctl bots rm {name}) or import it (terraform import {TYPE_NAME}.<resource name> {name}).",
-                    name = MetadataModel::name_of(&req.plan.metadata)
-                ),
-            ),
-            e => KIND.error("creating", e),
-        })?;
-        Ok(to_state(&bot, &req.plan))
+        let name = MetadataModel::name_of(&req.plan.metadata);
+        let exists = || KIND.exists(TYPE_NAME, &format!("The bot {name:?}"), &name, &format!("tctl bots rm {name}"));
+        match c.client.create_bot(to_proto(&req.plan)?).await {
+            Ok(bot) => Ok(to_state(&bot, &req.plan)),
+            // The answer to an earlier try of this very call was lost: if the
+            // bot there is the one planned, that try created it.
+            Err(TeleportError::MaybeCreated(_)) => {
+                let bot = KIND.existing(c.client.get_bot(&name).await, exists)?;
+                let state = to_state(&bot, &req.plan);
+                if planned(&state, &req.plan) {
+                    tracing::info!(bot = %name, "a retried create found the bot it had created");
+                    Ok(state)
+                } else {
+                    Err(exists())
+                }
+            }
+            Err(TeleportError::AlreadyExists(_)) => Err(exists()),
+            Err(e) => Err(KIND.error("creating", e)),
+        }
     }
 
     async fn read(&self, c: &TeleportClient, req: ReadRequest<BotModel>) -> Result<Option<BotModel>, Diagnostics> {
@@ -78,6 +87,14 @@ impl Resource<TeleportClient> for BotResource {
             Diagnostics::error("Cannot import Bot", format!("No bot named {id:?} exists."))
         })?;
         Ok(to_state(&b, &BotModel::default()))
+    }
+}
+
+/// Whether `state` is what `plan` promised (Terraform's own post-apply check).
+fn planned(state: &BotModel, plan: &BotModel) -> bool {
+    match (to_value(state), to_value(plan)) {
+        (Ok(state), Ok(plan)) => state.satisfies_plan(&plan),
+        _ => false,
     }
 }
 

@@ -89,14 +89,10 @@ impl Resource<TeleportClient> for ProvisionTokenResource {
             _ => hex::encode(rand::random::<[u8; 32]>()),
         };
         if KIND.found(c.client.get_token(&name).await)?.is_some() {
-            return Err(Diagnostics::error(
-                "ProvisionToken exists in Teleport",
-                format!(
-                    "A token named {} already exists. Either remove it (tctl rm token/<name>) or import it \
-                     (terraform import {TYPE_NAME}.<resource name> <token name>).",
-                    mask(&name)
-                ),
-            ));
+            // Token names can be secrets: the message shows the masked name.
+            let masked = mask(&name);
+            let what = format!("A token named {masked}");
+            return Err(KIND.exists(TYPE_NAME, &what, "<the token's name>", "tctl rm token/<the token's name>"));
         }
         let token = to_proto(&req.plan, name.clone())?;
         c.client.upsert_token(token).await.map_err(|e| KIND.error("creating", e))?;
