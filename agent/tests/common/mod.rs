@@ -67,6 +67,11 @@ impl Agent {
         }
     }
 
+    /// The exit status, once the agent has exited.
+    pub(crate) fn try_exit(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.as_mut().unwrap().try_wait().unwrap()
+    }
+
     /// Sends SIGTERM and returns the exit status.
     pub(crate) fn stop(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().unwrap();
@@ -104,6 +109,24 @@ pub(crate) fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let code = resp.split_whitespace().nth(1)?.parse().ok()?;
     let body = resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
     Some((code, body))
+}
+
+/// `POST url` with a JSON body over plain HTTP (the devstack's IMDS control
+/// endpoints); returns the status code.
+pub(crate) fn http_post_json(url: &str, body: &str) -> u16 {
+    let rest = url.strip_prefix("http://").expect("an http:// URL");
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut conn = std::net::TcpStream::connect(host).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        conn,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut resp = String::new();
+    conn.read_to_string(&mut resp).unwrap();
+    resp.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
 }
 
 /// A metric's value from Prometheus text.
