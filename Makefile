@@ -6,7 +6,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TOOLS := $(CURDIR)/.tools
 
-.PHONY: all build test lint fmt bench demo docs terraform clean-tools
+.PHONY: all build test lint fmt bench demo docs terraform clean-tools fuzz fuzz-smoke
 
 all: build
 
@@ -26,6 +26,15 @@ test: terraform build
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	JOINERY_TOOLS=$(TOOLS) $(CARGO) test --workspace --no-fail-fast
+	$(MAKE) fuzz-smoke
+
+## Every fuzz target briefly (part of make test), or long (make fuzz FUZZ_SECONDS=…).
+FUZZ_SECONDS ?= 600
+fuzz-smoke:
+	./scripts/fuzz.sh 10
+
+fuzz:
+	./scripts/fuzz.sh $(FUZZ_SECONDS)
 
 lint:
 	$(CARGO) fmt --all -- --check
