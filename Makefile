@@ -6,13 +6,17 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TOOLS := $(CURDIR)/.tools
 
-.PHONY: all build test lint fmt bench demo docs terraform clean-tools fuzz fuzz-smoke
+.PHONY: all build test lint fmt bench demo docs terraform teleport-go-client clean-tools fuzz fuzz-smoke
 
 all: build
 
 ## Install the Terraform CLIs used by tests and the demo (into .tools/, ignored).
 terraform:
 	@./scripts/install-terraform.sh >/dev/null
+
+## Build Teleport's Go API client check (into .tools/, ignored).
+teleport-go-client:
+	@./scripts/install-teleport-go-client.sh >/dev/null
 
 build:
 	$(CARGO) build --workspace --bins --examples
@@ -22,7 +26,7 @@ demo:
 	./scripts/demo.sh
 
 ## Every test: unit, devstack, provider with real Terraform, agent as a process.
-test: terraform build
+test: terraform teleport-go-client build
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	JOINERY_TOOLS=$(TOOLS) $(CARGO) test --workspace --no-fail-fast
