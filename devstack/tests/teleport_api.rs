@@ -323,31 +323,21 @@ async fn bot_identity_permissions() {
 
     // A token-joined bot renews its own certificate with a fresh key.
     let renew_key = KeyPair::generate();
-    let renewed = bot_client
-        .generate_user_certs(UserCertsRequest {
-            username: "bot-robot".into(),
-            expires: Some(join::timestamp(SystemTime::now() + Duration::from_secs(600))),
-            ssh_public_key: renew_key.ssh_authorized_key().into_bytes(),
-            tls_public_key: renew_key.public_key_pkix_pem().into_bytes(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let renewal = UserCertsRequest {
+        username: "bot-robot".into(),
+        expires: Some(join::timestamp(SystemTime::now() + Duration::from_secs(600))),
+        ssh_public_key: renew_key.ssh_authorized_key().into_bytes(),
+        tls_public_key: renew_key.public_key_pkix_pem().into_bytes(),
+        ..Default::default()
+    };
+    let renewed = bot_client.generate_user_certs(renewal.clone()).await.unwrap();
     let info = verify_client_cert(&stack, std::str::from_utf8(&renewed.tls).unwrap());
     assert_eq!(info.generation, Some(2));
     assert!(info.renewable);
 
     // Renewing again with the certificate that was already renewed (a lost
     // answer, or a copied identity) is refused, as Teleport refuses it.
-    let again = bot_client
-        .generate_user_certs(UserCertsRequest {
-            username: "bot-robot".into(),
-            expires: Some(join::timestamp(SystemTime::now() + Duration::from_secs(600))),
-            ssh_public_key: renew_key.ssh_authorized_key().into_bytes(),
-            tls_public_key: renew_key.public_key_pkix_pem().into_bytes(),
-            ..Default::default()
-        })
-        .await;
+    let again = bot_client.generate_user_certs(renewal).await;
     match again {
         Err(Error::AccessDenied(m)) => assert!(m.contains("generation mismatch: stored=2, presented=1"), "{m}"),
         other => panic!("expected a generation mismatch, got {other:?}"),
