@@ -6,13 +6,18 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TOOLS := $(CURDIR)/.tools
 
-.PHONY: all build test lint fmt bench demo docs terraform clean-tools fuzz fuzz-smoke
+.PHONY: all build test lint fmt bench demo docs terraform azure-sdk clean-tools fuzz fuzz-smoke
 
 all: build
 
 ## Install the Terraform CLIs used by tests and the demo (into .tools/, ignored).
 terraform:
 	@./scripts/install-terraform.sh >/dev/null
+
+## Install Microsoft's Python SDKs for Azure (into .tools/azure-sdk, ignored): the tests drive
+## the devstack's Azure emulator with them.
+azure-sdk:
+	@./scripts/install-azure-sdk.sh >/dev/null
 
 build:
 	$(CARGO) build --workspace --bins --examples
@@ -22,7 +27,7 @@ demo:
 	./scripts/demo.sh
 
 ## Every test: unit, devstack, provider with real Terraform, agent as a process.
-test: terraform build
+test: terraform azure-sdk build
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	JOINERY_TOOLS=$(TOOLS) $(CARGO) test --workspace --no-fail-fast

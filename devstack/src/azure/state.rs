@@ -63,6 +63,10 @@ pub struct Identity {
     /// Tags.
     #[serde(default)]
     pub tags: serde_json::Map<String, serde_json::Value>,
+    /// When its principal is replicated (unix ms): before, a role assignment naming it
+    /// without `principalType` gets `PrincipalNotFound`. `None`: always.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicated_at_ms: Option<i64>,
 }
 
 impl Identity {
@@ -109,6 +113,9 @@ pub struct Vm {
     pub system_assigned: Option<SystemIdentity>,
     /// Attached user-assigned identities, by ARM id.
     pub user_assigned: Vec<String>,
+    /// Bumped by every write: the VM's `etag` is `"N"`.
+    #[serde(default)]
+    pub generation: u64,
 }
 
 impl Vm {
@@ -139,6 +146,9 @@ pub struct RoleAssignment {
     pub description: Option<String>,
     /// Creation time (RFC 3339).
     pub created_on: String,
+    /// When it takes effect (unix ms; RBAC propagation). `None`: at once (seeded ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_at_ms: Option<i64>,
 }
 
 impl RoleAssignment {
@@ -199,6 +209,20 @@ pub struct ArmState {
     pub role_definitions: Vec<RoleDefinition>,
     /// Service principals.
     pub service_principals: Vec<ServicePrincipal>,
+    /// Deleted role assignments that still take effect until `effective_at_ms` (RBAC
+    /// propagation works both ways).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed_assignments: Vec<RoleAssignment>,
+}
+
+/// Now, unix milliseconds.
+pub fn now_ms() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// `now_ms() + d`.
+pub fn ms_after(d: std::time::Duration) -> i64 {
+    now_ms().saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Now, RFC 3339.
@@ -246,6 +270,7 @@ impl ArmState {
                     client_id: i.client_id.to_ascii_lowercase(),
                     principal_id: i.principal_id.to_ascii_lowercase(),
                     tags: Default::default(),
+                    replicated_at_ms: None,
                 }
             })
             .collect();
@@ -278,6 +303,7 @@ impl ArmState {
                         client_id: x.client_id.to_ascii_lowercase(),
                     }),
                     user_assigned,
+                    generation: 1,
                 }
             })
             .collect();
@@ -298,6 +324,7 @@ impl ArmState {
                     principal_type: "ServicePrincipal".into(),
                     description: None,
                     created_on: now_rfc3339(),
+                    effective_at_ms: None,
                 }
             })
             .collect();
@@ -324,6 +351,7 @@ impl ArmState {
                     principal_id: s.principal_id.to_ascii_lowercase(),
                 })
                 .collect(),
+            removed_assignments: vec![],
         }
     }
 
@@ -354,10 +382,12 @@ impl ArmState {
         self.identities.iter().find(|i| i.id().eq_ignore_ascii_case(id))
     }
 
-    /// Whether a principal id exists in the directory.
-    pub fn principal_exists(&self, principal: &str) -> bool {
-        self.identities.iter().any(|i| i.principal_id.eq_ignore_ascii_case(principal))
-            || self.service_principals.iter().any(|s| s.principal_id.eq_ignore_ascii_case(principal))
+    /// Whether a principal id exists in the directory (replicated by `now_ms`, unless the
+    /// caller says what kind of principal it is, which skips the look-up).
+    pub fn principal_exists(&self, principal: &str, typed: bool, now_ms: i64) -> bool {
+        self.identities.iter().any(|i| {
+            i.principal_id.eq_ignore_ascii_case(principal) && (typed || i.replicated_at_ms.is_none_or(|t| t <= now_ms))
+        }) || self.service_principals.iter().any(|s| s.principal_id.eq_ignore_ascii_case(principal))
             || self
                 .vms
                 .iter()
@@ -372,9 +402,17 @@ impl ArmState {
         self.role_definitions.iter().find(|d| d.name.eq_ignore_ascii_case(role)).map(|d| d.permissions.clone())
     }
 
+    /// The role assignments ARM enforces now: those in effect (propagated), and deleted ones
+    /// whose removal has not propagated yet.
+    pub fn effective_assignments(&self) -> impl Iterator<Item = &RoleAssignment> {
+        let now = now_ms();
+        let live = self.role_assignments.iter().filter(move |a| a.effective_at_ms.is_none_or(|t| t <= now));
+        live.chain(self.removed_assignments.iter().filter(move |a| a.effective_at_ms.is_some_and(|t| t > now)))
+    }
+
     /// Whether `principal` may perform `action` on `scope`.
     pub fn allowed(&self, principal: &str, action: &str, scope: &str) -> bool {
-        self.role_assignments.iter().any(|a| {
+        self.effective_assignments().any(|a| {
             a.principal_id.eq_ignore_ascii_case(principal)
                 && rbac::scope_covers(&a.scope, scope)
                 && self.role_permissions(&a.role_definition).is_some_and(|p| rbac::permissions_allow(&p, action))
@@ -385,7 +423,7 @@ impl ArmState {
     /// filtering: a list at a subscription shows what the caller can read inside it).
     pub fn allowed_somewhere_under(&self, principal: &str, action: &str, scope: &str) -> bool {
         self.allowed(principal, action, scope)
-            || self.role_assignments.iter().any(|a| {
+            || self.effective_assignments().any(|a| {
                 a.principal_id.eq_ignore_ascii_case(principal)
                     && rbac::scope_covers(scope, &a.scope)
                     && self.role_permissions(&a.role_definition).is_some_and(|p| rbac::permissions_allow(&p, action))

@@ -103,7 +103,17 @@ pub(super) fn handle(call: Call<'_>, scope: &str, name: Option<&str>) -> Result<
                 )
             }),
         Method::DELETE => {
-            let removed = emu.arm.write(|s| Ok::<_, Failure>(find(s).map(|i| s.role_assignments.remove(i))))?;
+            // Removal propagates like a grant: ARM keeps enforcing it for a while.
+            let until = state::ms_after(emu.realism.rbac_delay);
+            let removed = emu.arm.write(|s| {
+                let now = state::now_ms();
+                s.removed_assignments.retain(|a| a.effective_at_ms.is_some_and(|t| t > now));
+                let removed = find(s).map(|i| s.role_assignments.remove(i));
+                if let Some(a) = &removed {
+                    s.removed_assignments.push(state::RoleAssignment { effective_at_ms: Some(until), ..a.clone() });
+                }
+                Ok::<_, Failure>(removed)
+            })?;
             Ok(match removed {
                 Some(a) => json(StatusCode::OK, &resource(&a)),
                 None => empty(StatusCode::NO_CONTENT),
@@ -149,7 +159,9 @@ fn put(
                 &format!("The specified role definition with ID '{role}' does not exist."),
             ));
         }
-        if !s.principal_exists(&principal) {
+        // A principal created moments ago is not replicated yet, unless the request says what
+        // kind of principal it is (Azure's documented fix for this replication delay).
+        if !s.principal_exists(&principal, props.principal_type.is_some(), state::now_ms()) {
             return Err(arm_error(
                 StatusCode::BAD_REQUEST,
                 "PrincipalNotFound",
@@ -168,6 +180,8 @@ fn put(
             principal_type: props.principal_type.clone().unwrap_or_else(|| "ServicePrincipal".to_string()),
             description: props.description.clone(),
             created_on: now_rfc3339(),
+            // RBAC propagation: ARM enforces it only after the delay.
+            effective_at_ms: Some(state::ms_after(emu.realism.rbac_delay)),
         };
         if let Some(i) = find(s) {
             let old = &s.role_assignments[i];
