@@ -16,11 +16,13 @@
 //! | `--azure-arm-reads` | 250/25 | 250/25 | ARM throttling: bucket 250, refill 25/s per subscription and principal |
 //! | `--azure-arm-writes` | 200/10 | 200/10 | same document: writes |
 //! | `--azure-arm-deletes` | 200/10 | 200/10 | same document: deletes |
-//! | `--azure-imds-rate` | 5/5 | 5/5 | IMDS: 5 requests per second per VM |
-//! | `--azure-imds-identity-rate` | 20/20 | 20/20 | managed identity category: 20 requests per second |
+//! | `--azure-imds-rate` | off | 5/5 | IMDS: 5 requests per second per VM |
+//! | `--azure-imds-identity-rate` | off | 20/20 | managed identity category: 20 requests per second |
 //!
 //! The defaults keep `make demo` and the tests fast but are never zero where Azure is never
-//! instant; the throttles are Azure's documented limits either way. A flag given with
+//! instant; ARM's throttles are Azure's documented limits either way. IMDS's are off by
+//! default because one devstack VM stands for many test runs joining back to back (a real
+//! VM's agent asks IMDS a handful of times an hour); the agent's IMDS client retries 429. A flag given with
 //! `--realistic` overrides that profile's value. Throttles are token buckets (`BURST/RATE`: a
 //! full bucket of `BURST` requests, refilled by `RATE` per second), or `off`.
 //!
@@ -141,8 +143,8 @@ impl Realism {
         arm_reads: Throttle::limit(250, 25.0),
         arm_writes: Throttle::limit(200, 10.0),
         arm_deletes: Throttle::limit(200, 10.0),
-        imds_rate: Throttle::limit(5, 5.0),
-        imds_identity_rate: Throttle::limit(20, 20.0),
+        imds_rate: Throttle::OFF,
+        imds_identity_rate: Throttle::OFF,
         verifier_arm_lookup: ArmLookup::Fallback,
     };
 
@@ -152,6 +154,8 @@ impl Realism {
         principal_delay: Duration::from_secs(120),
         operation_duration: Duration::from_secs(30),
         imds_identity_delay: Duration::from_secs(60),
+        imds_rate: Throttle::limit(5, 5.0),
+        imds_identity_rate: Throttle::limit(20, 20.0),
         ..Realism::DEFAULT
     };
 }
@@ -193,10 +197,10 @@ pub struct RealismArgs {
     /// ARM delete throttle, BURST/RATE or off [default 200/10].
     #[arg(long, value_name = "BURST/RATE")]
     pub azure_arm_deletes: Option<Throttle>,
-    /// IMDS throttle per VM, BURST/RATE or off [default 5/5].
+    /// IMDS throttle per VM, BURST/RATE or off [default off; realistic 5/5].
     #[arg(long, value_name = "BURST/RATE")]
     pub azure_imds_rate: Option<Throttle>,
-    /// IMDS managed-identity token throttle per VM, BURST/RATE or off [default 20/20].
+    /// IMDS managed-identity token throttle per VM, BURST/RATE or off [default off; realistic 20/20].
     #[arg(long, value_name = "BURST/RATE")]
     pub azure_imds_identity_rate: Option<Throttle>,
     /// When the emulated Teleport looks the joining VM up in ARM [default fallback].
@@ -254,6 +258,7 @@ mod tests {
         let r = parse(&["--realistic"]).unwrap();
         assert_eq!(r.rbac_delay, Duration::from_secs(600));
         assert_eq!(r.operation_duration, Duration::from_secs(30));
+        assert_eq!(r.imds_rate, Throttle::limit(5, 5.0));
         let r = parse(&[
             "--realistic",
             "--azure-rbac-delay",

@@ -159,19 +159,6 @@ fn put(
                 &format!("The specified role definition with ID '{role}' does not exist."),
             ));
         }
-        // A principal created moments ago is not replicated yet, unless the request says what
-        // kind of principal it is (Azure's documented fix for this replication delay).
-        if !s.principal_exists(&principal, props.principal_type.is_some(), state::now_ms()) {
-            return Err(arm_error(
-                StatusCode::BAD_REQUEST,
-                "PrincipalNotFound",
-                &format!(
-                    "Principal {} does not exist in the directory {}. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype",
-                    principal.replace('-', ""),
-                    s.tenant_id
-                ),
-            ));
-        }
         let new = state::RoleAssignment {
             name: name.to_ascii_lowercase(),
             scope: scope.to_string(),
@@ -192,6 +179,19 @@ fn put(
                 StatusCode::CONFLICT,
                 "RoleAssignmentUpdateNotPermitted",
                 "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
+            ));
+        }
+        // A principal created moments ago is not replicated yet, unless the request says what
+        // kind of principal it is (Azure's documented fix for this replication delay).
+        if !s.principal_exists(&principal, props.principal_type.is_some(), state::now_ms()) {
+            return Err(arm_error(
+                StatusCode::BAD_REQUEST,
+                "PrincipalNotFound",
+                &format!(
+                    "Principal {} does not exist in the directory {}. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype",
+                    principal.replace('-', ""),
+                    s.tenant_id
+                ),
             ));
         }
         if let Some(dup) = s.role_assignments.iter().find(|a| {
