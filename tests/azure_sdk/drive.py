@@ -6,7 +6,7 @@ kinder than Azure (or just different), they fail. Run by tests/tests/azure_sdk.r
 
     python drive.py <devstack dir>
 
-The devstack must run with `--azure-principal-delay 60s --azure-arm-reads 30/15` (the test
+The devstack must run with `--azure-principal-delay 60s --azure-arm-reads 30/5` (the test
 starts it so). Each step prints `ok <step>`; a failure prints the SDK call that failed and what
 the emulator answered (status, ARM error code, body), then exits 1.
 """
@@ -332,7 +332,7 @@ def main():
         token = cred.get_token(ARM_SCOPE).token
         url = f"{arm}/subscriptions/{sub}/resourceGroups/group1/providers/Microsoft.Compute/virtualMachines/vm-1"
         statuses = []
-        for _ in range(40):
+        for _ in range(200):
             r = requests.get(url, params={"api-version": "2024-11-01"}, headers={"Authorization": f"Bearer {token}"}, timeout=10)
             statuses.append(r.status_code)
             if r.status_code == 429:

@@ -31,7 +31,7 @@ fn azures_python_sdks_accept_the_emulator() {
     let dir = tmp.path().join("stack");
     // A fresh identity's principal stays unreplicated for the whole run (so the SDK meets
     // PrincipalNotFound), and a small read bucket lets the driver reach the throttle.
-    let stack = Devstack::start_in(&dir, &["--azure-principal-delay", "60s", "--azure-arm-reads", "30/15"]);
+    let stack = Devstack::start_in(&dir, &["--azure-principal-delay", "60s", "--azure-arm-reads", "30/5"]);
     let out = Command::new(&python)
         .arg(workspace_root().join("tests/azure_sdk/drive.py"))
         .arg(&stack.dir)

@@ -38,6 +38,7 @@ pub mod rbac;
 pub mod realism;
 pub mod sign;
 pub mod state;
+pub mod store;
 pub mod throttle;
 pub mod verifier;
 

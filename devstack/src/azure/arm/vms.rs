@@ -180,6 +180,7 @@ fn write(
             }
             let etag = format!("\"{}\"", s.vms[i].generation);
             if let Some(wanted) = if_match.as_deref().filter(|w| *w != "*" && *w != etag) {
+                tracing::info!(vm = %id, %wanted, %etag, "VM write refused: If-Match does not match");
                 return Err(arm_error(
                     StatusCode::PRECONDITION_FAILED,
                     "PreconditionFailed",
