@@ -6,7 +6,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TOOLS := $(CURDIR)/.tools
 
-.PHONY: all build test lint fmt bench demo docs terraform teleport-go-client clean-tools fuzz fuzz-smoke
+.PHONY: all build test lint fmt bench demo docs terraform teleport-go-client azure-sdk clean-tools fuzz fuzz-smoke
 
 all: build
 
@@ -18,6 +18,11 @@ terraform:
 teleport-go-client:
 	@./scripts/install-teleport-go-client.sh >/dev/null
 
+## Install Microsoft's Python SDKs for Azure (into .tools/azure-sdk, ignored): the tests drive
+## the devstack's Azure emulator with them.
+azure-sdk:
+	@./scripts/install-azure-sdk.sh >/dev/null
+
 build:
 	$(CARGO) build --workspace --bins --examples
 
@@ -26,7 +31,7 @@ demo:
 	./scripts/demo.sh
 
 ## Every test: unit, devstack, provider with real Terraform, agent as a process.
-test: terraform teleport-go-client build
+test: terraform teleport-go-client azure-sdk build
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	JOINERY_TOOLS=$(TOOLS) $(CARGO) test --workspace --no-fail-fast

@@ -28,6 +28,9 @@ enum Command {
         /// Address of the Teleport API.
         #[arg(long, default_value = "127.0.0.1:0")]
         teleport_addr: SocketAddr,
+        /// Azure realism knobs.
+        #[command(flatten)]
+        realism: crate::azure::realism::RealismArgs,
     },
     /// Administer the running devstack, like Teleport's tctl.
     Tctl {
@@ -79,7 +82,9 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Up { dir, fixture, teleport_addr } => up::run(up::UpOptions { dir, fixture, teleport_addr }).await,
+            Command::Up { dir, fixture, teleport_addr, realism } => {
+                up::run(up::UpOptions { dir, fixture, teleport_addr, realism: realism.resolve() }).await
+            }
             Command::Tctl { dir, command } => tctl::run(&dir, command).await,
             Command::Inspect { file } => inspect(&file),
         }

@@ -99,6 +99,8 @@ pub struct UpOptions {
     pub fixture: Option<PathBuf>,
     /// Teleport listen address.
     pub teleport_addr: SocketAddr,
+    /// How asynchronous, throttled and eventually consistent the emulated Azure is.
+    pub realism: crate::azure::realism::Realism,
 }
 
 /// Runs the devstack until SIGINT or SIGTERM.
@@ -132,7 +134,7 @@ pub async fn run(opts: UpOptions) -> Result<()> {
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut joins = crate::teleport::delegated::JoinMethods::default();
-    let azure = crate::azure::start(dir, &fixture.azure, stop_rx.clone(), &mut joins).await?;
+    let azure = crate::azure::start(dir, &fixture.azure, &opts.realism, stop_rx.clone(), &mut joins).await?;
     let mut provider_env: std::collections::BTreeMap<String, String> = [
         ("TF_TELEPORT_ADDR".to_string(), teleport.addr.clone()),
         ("TF_TELEPORT_IDENTITY_FILE_PATH".to_string(), admin_identity_file.display().to_string()),

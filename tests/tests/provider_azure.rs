@@ -345,3 +345,57 @@ resource "teleport_bot" "plain" {
     ws.apply();
     ws.assert_no_changes();
 }
+
+/// Two bindings attaching their identities to one VM in the same apply: Terraform runs them
+/// in parallel, the second VM update meets the first one still running (Compute's 409, or a
+/// stale `If-Match`), reads the VM again and keeps the other identity.
+#[test]
+fn two_bindings_on_one_vm_applied_in_parallel_keep_both_identities() {
+    let Some((label, tf)) = terraforms().into_iter().next() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("stack");
+    let stack = Devstack::start_in(&dir, &["--azure-operation-duration", "1s"]);
+    let az = Azure::new(&stack);
+    let vm3 = az.find("vms", "vm-3")["id"].as_str().unwrap().to_string();
+    let ids: Vec<String> = ["vm1-identity", "tbot-identity"]
+        .iter()
+        .map(|n| az.find("identities", n)["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(az.vm_identity_ids("vm-3").is_empty());
+    let ws = Workspace::new(&label, &tf, stack.provider_env());
+    ws.write(&format!(
+        r#"
+provider "teleport" {{}}
+
+resource "teleport_azure_identity_binding" "a" {{
+  identity_id         = "{a}"
+  virtual_machine_ids = ["{vm3}"]
+  role                = "reader"
+}}
+
+resource "teleport_azure_identity_binding" "b" {{
+  identity_id         = "{b}"
+  virtual_machine_ids = ["{vm3}"]
+  role                = "reader"
+}}
+"#,
+        a = ids[0],
+        b = ids[1],
+    ));
+    ws.apply();
+    ws.assert_no_changes();
+    let mut want: Vec<String> = ids.iter().map(|i| i.to_ascii_lowercase()).collect();
+    want.sort();
+    assert_eq!(az.vm_identity_ids("vm-3"), want, "[{label}] both identities attached");
+    let log = std::fs::read_to_string(dir.with_extension("log")).unwrap();
+    assert!(
+        log.contains("VM write refused: an operation on it is running") || log.contains("If-Match does not match"),
+        "[{label}] the two updates raced:\n{log}"
+    );
+    // vm1-identity stays on vm-1, which the bindings never touched.
+    assert!(az.vm_identity_ids("vm-1").contains(&ids[0].to_ascii_lowercase()));
+
+    ws.ok(&["destroy", "-auto-approve", "-no-color", "-input=false"]);
+    assert!(az.vm_identity_ids("vm-3").is_empty(), "[{label}] both detached");
+    assert!(az.vm_identity_ids("vm-1").contains(&ids[0].to_ascii_lowercase()));
+}

@@ -101,3 +101,60 @@ fn vm_outside_the_allowed_resource_group_is_refused_with_the_reason() {
     assert!(err.contains("did not match any allow rules"), "{err}");
     assert!(!out_dir.join("tlscert").exists(), "no credentials on refusal");
 }
+
+/// The quick start against an Azure as slow and strict as the real one: RBAC propagation,
+/// long-running VM updates, ARM throttling, and a Teleport that looks the VM up in ARM (as
+/// before v16). One apply converges; an agent daemon started right after it meets the role
+/// assignment not yet in effect, says so once, and joins when it is.
+#[test]
+fn quickstart_converges_through_azure_delays_and_the_daemon_joins_once_the_role_takes_effect() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("stack");
+    let stack = Devstack::start_in(
+        &dir,
+        &[
+            "--azure-rbac-delay",
+            "20s",
+            "--azure-operation-duration",
+            "1s",
+            "--azure-imds-identity-delay",
+            "500ms",
+            "--azure-arm-reads",
+            "6/3",
+            "--azure-arm-writes",
+            "2/1",
+            "--azure-verifier-arm-lookup",
+            "always",
+        ],
+    );
+    let out_dir = tmp.path().join("machine-id");
+    let started = std::time::Instant::now();
+    let (_ws, config) = apply_quickstart(&stack, &out_dir);
+    let applied = started.elapsed();
+    let log = std::fs::read_to_string(dir.with_extension("log")).unwrap();
+    assert!(log.contains("ARM request throttled"), "the apply met ARM's throttling:\n{log}");
+    assert!(log.contains("VM update started"), "{log}");
+    assert!(applied < std::time::Duration::from_secs(20), "apply took {applied:?}: the role must not be in effect yet");
+
+    // The daemon (the cloud-init path), started right away.
+    let daemon = tmp.path().join("daemon.yaml");
+    std::fs::write(&daemon, std::fs::read_to_string(&config).unwrap().replace("oneshot: true", "oneshot: false"))
+        .unwrap();
+    let agent_log = tmp.path().join("agent.log");
+    let mut cmd = Command::new(binary("joinery-agent"));
+    cmd.args(["start", "-c"]).arg(&daemon).stderr(std::fs::File::create(&agent_log).unwrap());
+    for (k, v) in vm(&stack, "vm-3")["agent_env"].as_object().unwrap() {
+        cmd.env(k, v.as_str().unwrap());
+    }
+    let mut agent = cmd.spawn().unwrap();
+    joinery_testkit::poll("the agent's credentials", std::time::Duration::from_secs(60), || {
+        out_dir.join("tlscert").is_file().then_some(())
+    });
+    joinery_testkit::stop_child(&mut agent, std::time::Duration::from_secs(10));
+    let text = std::fs::read_to_string(&agent_log).unwrap();
+    assert_eq!(text.matches("role assignment not effective yet").count(), 1, "said once:\n{text}");
+    assert!(text.contains("azure_role_assignment_pending"), "not reported as access denied:\n{text}");
+    let info =
+        joinery_teleport::CertInfo::from_pem(&std::fs::read_to_string(out_dir.join("tlscert")).unwrap()).unwrap();
+    assert_eq!(info.username, "bot-demo-vm");
+}

@@ -301,10 +301,47 @@ impl Join for AzureJoin {
     }
 }
 
+impl JoinError {
+    /// ARM's message when Teleport refused the join because its ARM look-up of this VM, made
+    /// with the VM's own token, was refused with `AuthorizationFailed`: the identity's role
+    /// assignment has not taken effect yet (Azure applies one within about 10 minutes). This
+    /// is what a VM's first boot meets with a Teleport that looks VMs up in ARM (before v16,
+    /// or when the token does not name the VM), and it passes by itself.
+    ///
+    /// Teleport hands on the Azure SDK's error text (`azcore.ResponseError`: request,
+    /// `RESPONSE 403: …`, `ERROR CODE: …`, the JSON body) as `AccessDenied`; the code is read
+    /// from its `ERROR CODE:` line, the message from its body.
+    pub fn role_assignment_pending(&self) -> Option<String> {
+        let JoinError::Teleport(TeleportError::AccessDenied(text)) = self else { return None };
+        let code = text.lines().find_map(|l| l.trim().strip_prefix("ERROR CODE: "))?;
+        if code.trim() != "AuthorizationFailed" {
+            return None;
+        }
+        let body = text.find('{').and_then(|start| {
+            let end = text.rfind('}')?;
+            serde_json::from_str::<serde_json::Value>(&text[start..=end]).ok()
+        });
+        let message = body
+            .as_ref()
+            .and_then(|b| b.pointer("/error/message"))
+            .and_then(|m| m.as_str())
+            .unwrap_or("the identity may not read the VM");
+        Some(message.to_string())
+    }
+}
+
 /// How the agent reports a failed Azure join: the server's reason as is, a
-/// broken exchange as a Teleport protocol error, and the VM's own failures
-/// as an attestation problem.
+/// broken exchange as a Teleport protocol error, the VM's own failures
+/// as an attestation problem, and a role assignment that has not taken
+/// effect yet as exactly that (the daemon retries it with backoff).
 pub(super) fn message(e: &JoinError) -> String {
+    if let Some(arm) = e.role_assignment_pending() {
+        return format!(
+            "role assignment not effective yet: Teleport's ARM look-up of this VM with its managed identity was refused \
+             (AuthorizationFailed: {arm}); Azure applies a new role assignment within about 10 minutes, so this passes \
+             by itself (the agent retries)"
+        );
+    }
     match e {
         JoinError::Teleport(e) => e.to_string(),
         JoinError::Protocol(m) => TeleportError::Protocol(m.clone()).to_string(),
@@ -322,6 +359,9 @@ fn attestation(e: &dyn std::fmt::Display) -> String {
 /// bounded set of labels allows (IMDS's HTTP status, unreachable IMDS, a bad
 /// document, the AIA download, or the server's reason).
 pub(super) fn reason(e: &JoinError) -> &'static str {
+    if e.role_assignment_pending().is_some() {
+        return "azure_role_assignment_pending";
+    }
     match e {
         JoinError::Teleport(e) => teleport_reason(e),
         JoinError::Protocol(_) => "protocol",

@@ -3,14 +3,20 @@
 //! Teleport's verifier falls back to ARM when the token's resource ids do not name the VM
 //! (user-assigned identity without `xms_az_rid`, or a system-assigned identity checked the
 //! old way): it GETs the VM or lists the subscription's VMs *with the joining VM's own
-//! access token* and matches `properties.vmId` against the attested document. The Azure SDK
-//! management crates are unofficial and stale, so the few calls are written by hand here.
+//! access token* and matches `properties.vmId` against the attested document. The Terraform
+//! provider manages identities, roles and VM attachments with it. The Azure SDK management
+//! crates are unofficial and stale, so the few calls are written by hand here.
 //!
 //! * Base URL `https://management.azure.com` by default, overridable (devstack), optionally
 //!   trusting an extra CA.
 //! * Errors are ARM's `{"error":{"code","message"}}` envelope, typed as [`ArmError::Api`].
-//! * Listing follows `nextLink`, but only while it stays on the configured base URL, so the
-//!   bearer token is never sent elsewhere.
+//! * Every call survives what real ARM does under load ([`super::wait`]): 429 and the
+//!   transient 409s are retried after ARM's `Retry-After` (or a backoff), long-running
+//!   operations are polled whatever their first status, and every wait is bounded, ending in
+//!   [`ArmError::Timeout`], which names the operation and what is still pending.
+//! * Listing follows `nextLink`, and polling follows `Azure-AsyncOperation`/`Location`, but
+//!   only while they stay on the configured base URL, so the bearer token is never sent
+//!   elsewhere.
 
 use std::fmt;
 use std::time::Duration;
@@ -18,10 +24,10 @@ use std::time::Duration;
 use joinery_util::guid::is_guid;
 use serde::Serialize;
 
+use super::wait::{Deadline, WaitLimits, retry_after};
 use super::{
-    ARM_ENDPOINT, AUTHORIZATION_API_VERSION, AsyncOperation, COMPUTE_API_VERSION, ErrorResponse, Identity,
-    MSI_API_VERSION, Page, RoleAssignment, RoleAssignmentRequest, RoleDefinition, RoleDefinitionRequest,
-    VirtualMachine, VmIdentityPatch, VmPatch,
+    ARM_ENDPOINT, AUTHORIZATION_API_VERSION, COMPUTE_API_VERSION, ErrorResponse, Identity, MSI_API_VERSION, Page,
+    RoleAssignment, RoleAssignmentRequest, RoleDefinition, RoleDefinitionRequest, VirtualMachine,
 };
 use crate::http::percent_encode;
 
@@ -40,6 +46,19 @@ pub enum ArmError {
         code: String,
         /// ARM's message.
         message: String,
+        /// The request: method and URL without the query (no secrets), e.g.
+        /// `GET https://management.azure.com/subscriptions/…`.
+        request: String,
+    },
+    /// A wait ran out: ARM kept throttling, kept conflicting, or an operation kept running.
+    #[error("{operation}: gave up after {}: {pending}", joinery_util::duration::format(*.waited))]
+    Timeout {
+        /// What was being done, e.g. `updating the identities of VM /subscriptions/…`.
+        operation: String,
+        /// What was still pending, e.g. `operation … still InProgress`.
+        pending: String,
+        /// How long the client waited.
+        waited: Duration,
     },
     /// Transport failure.
     #[error("ARM request to {url} failed: {message}")]
@@ -62,6 +81,46 @@ pub enum ArmError {
     Invalid(String),
 }
 
+impl ArmError {
+    /// ARM's error code (`ResourceNotFound`, `PrincipalNotFound`, …); empty for other errors.
+    pub fn code(&self) -> &str {
+        match self {
+            ArmError::Api { code, .. } => code,
+            _ => "",
+        }
+    }
+
+    /// HTTP status of an API error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ArmError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether the object (or its container) does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+
+    /// Whether ARM refused for now and the same request may succeed later: throttling (429)
+    /// or a conflict with an operation in progress (409 `ConflictingConcurrentWriteNotAllowed`
+    /// from Compute, `AnotherOperationInProgress` from Network, ARM's generic `Conflict`).
+    /// Not the permanent 409s (`RoleAssignmentExists`, `RoleDefinitionHasAssignments`, …).
+    pub fn is_transient(&self) -> bool {
+        match self.status() {
+            Some(429) => true,
+            Some(409) => {
+                matches!(
+                    self.code(),
+                    "ConflictingConcurrentWriteNotAllowed" | "AnotherOperationInProgress" | "Conflict"
+                )
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Options for [`ArmClient::new`].
 #[derive(Debug, Clone, Default)]
 pub struct ArmOptions {
@@ -73,14 +132,32 @@ pub struct ArmOptions {
 
 /// An ARM client bound to one bearer token.
 pub struct ArmClient {
-    base: String,
+    pub(super) base: String,
     http: reqwest::Client,
     token: String,
+    pub(super) limits: WaitLimits,
 }
 
 impl fmt::Debug for ArmClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ArmClient").field("base", &self.base).field("token", &"<redacted>").finish()
+    }
+}
+
+/// A response ARM accepted (2xx).
+pub(super) struct Answer {
+    /// HTTP status.
+    pub(super) status: u16,
+    /// Headers (`Azure-AsyncOperation`, `Location`, `Retry-After`, …).
+    pub(super) headers: reqwest::header::HeaderMap,
+    /// Body.
+    pub(super) body: Vec<u8>,
+}
+
+impl Answer {
+    /// A header as text.
+    pub(super) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
@@ -96,62 +173,117 @@ impl ArmClient {
             https_only: true,
         })
         .map_err(ArmError::Invalid)?;
-        Ok(ArmClient { base, http, token: token.into() })
+        Ok(ArmClient { base, http, token: token.into(), limits: WaitLimits::default() })
     }
 
-    /// Sends a request; returns status, the `Azure-AsyncOperation` (or `Location`) header and
-    /// the body of a success. Error statuses become [`ArmError::Api`].
-    async fn send(
+    /// The same client with other wait limits (the default waits up to 10 minutes).
+    pub fn with_limits(mut self, limits: WaitLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Sends one request; non-2xx statuses become [`ArmError::Api`] (with the `Retry-After`
+    /// the caller may honour).
+    async fn send_once(
         &self,
-        method: reqwest::Method,
+        method: &reqwest::Method,
         url: &str,
         body: Option<&serde_json::Value>,
-    ) -> Result<(u16, Option<String>, Vec<u8>), ArmError> {
-        let mut req = self.http.request(method, url).bearer_auth(&self.token).header("User-Agent", "joinery");
+        if_match: Option<&str>,
+    ) -> Result<Answer, (ArmError, Option<Duration>)> {
+        let mut req = self.http.request(method.clone(), url).bearer_auth(&self.token).header("User-Agent", "joinery");
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req.send().await.map_err(|e| ArmError::Http { url: url.to_string(), message: e.to_string() })?;
-        let status = resp.status();
-        let async_op = resp
-            .headers()
-            .get("azure-asyncoperation")
-            .or_else(|| resp.headers().get("location"))
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let body = crate::http::read_capped(resp, MAX_BODY)
-            .await
-            .map_err(|m| ArmError::Http { url: url.to_string(), message: m })?;
-        if !status.is_success() {
-            return Err(match serde_json::from_slice::<ErrorResponse>(&body) {
-                Ok(e) => ArmError::Api { status: status.as_u16(), code: e.error.code, message: e.error.message },
-                Err(_) => ArmError::Api {
-                    status: status.as_u16(),
-                    code: String::new(),
-                    message: crate::http::describe_error_body(&body),
-                },
-            });
+        if let Some(etag) = if_match {
+            req = req.header("If-Match", etag);
         }
-        Ok((status.as_u16(), async_op, body))
+        let transport = |message: String| (ArmError::Http { url: url.to_string(), message }, None);
+        let resp = req.send().await.map_err(|e| transport(e.to_string()))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = crate::http::read_capped(resp, MAX_BODY).await.map_err(transport)?;
+        if status.is_success() {
+            return Ok(Answer { status: status.as_u16(), headers, body });
+        }
+        let request = format!("{method} {}", url.split('?').next().unwrap_or(url));
+        let error = match serde_json::from_slice::<ErrorResponse>(&body) {
+            Ok(e) => ArmError::Api { status: status.as_u16(), code: e.error.code, message: e.error.message, request },
+            Err(_) => ArmError::Api {
+                status: status.as_u16(),
+                code: String::new(),
+                message: crate::http::describe_error_body(&body),
+                request,
+            },
+        };
+        Err((error, retry_after(&headers)))
+    }
+
+    /// Sends a request, retrying what ARM refuses only for now ([`ArmError::is_transient`])
+    /// after its `Retry-After` or a backoff, until `deadline`.
+    pub(super) async fn call(
+        &self,
+        deadline: &Deadline,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&serde_json::Value>,
+        if_match: Option<&str>,
+    ) -> Result<Answer, ArmError> {
+        let mut attempt = 0u32;
+        loop {
+            match self.send_once(&method, url, body, if_match).await {
+                Ok(answer) => return Ok(answer),
+                Err((e, after)) if e.is_transient() => {
+                    let pending = format!("{method} {} still refused: {e}", url.split('?').next().unwrap_or(url));
+                    let wait = after.unwrap_or_else(|| self.limits.backoff(attempt));
+                    tracing::info!(status = e.status(), code = e.code(), wait = ?wait, "ARM refused for now; retrying");
+                    deadline.sleep(wait, pending).await?;
+                    attempt += 1;
+                }
+                Err((e, _)) => return Err(e),
+            }
+        }
     }
 
     /// A request body as JSON. Through `Value`, whose maps are sorted, so keys go out in a
     /// stable order whatever the struct's field order.
-    fn encode(url: &str, body: &impl Serialize) -> Result<serde_json::Value, ArmError> {
+    pub(super) fn encode(url: &str, body: &impl Serialize) -> Result<serde_json::Value, ArmError> {
         serde_json::to_value(body).map_err(|e| ArmError::Invalid(format!("request body for {url}: {e}")))
     }
 
-    fn decode<T: serde::de::DeserializeOwned>(url: &str, body: &[u8]) -> Result<T, ArmError> {
+    pub(super) fn decode<T: serde::de::DeserializeOwned>(url: &str, body: &[u8]) -> Result<T, ArmError> {
         serde_json::from_slice(body).map_err(|e| ArmError::Decode { url: url.to_string(), message: e.to_string() })
     }
 
+    pub(super) fn decode_answer<T: serde::de::DeserializeOwned>(url: &str, a: &Answer) -> Result<T, ArmError> {
+        Self::decode(url, &a.body)
+    }
+
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, ArmError> {
-        let (_, _, body) = self.send(reqwest::Method::GET, url, None).await?;
-        Self::decode(url, &body)
+        let deadline = self.deadline(format!("reading {}", url.split('?').next().unwrap_or(url)));
+        let answer = self.call(&deadline, reqwest::Method::GET, url, None, None).await?;
+        Self::decode(url, &answer.body)
+    }
+
+    /// A deadline for `operation` under this client's limits.
+    pub(super) fn deadline(&self, operation: String) -> Deadline {
+        Deadline::new(operation, self.limits.max_wait)
+    }
+
+    /// A write (PUT/DELETE) that is not long-running.
+    async fn write(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&serde_json::Value>,
+        what: &str,
+    ) -> Result<Answer, ArmError> {
+        let deadline = self.deadline(format!("{what} {}", url.split('?').next().unwrap_or(url)));
+        self.call(&deadline, method, url, body, None).await
     }
 
     /// The URL of `{id}` (a resource id or scope path) with `api-version`.
-    fn url(&self, id: &str, api_version: &str) -> Result<String, ArmError> {
+    pub(super) fn url(&self, id: &str, api_version: &str) -> Result<String, ArmError> {
         if !id.starts_with('/') || id.contains("..") || id.contains('?') || id.contains('#') || id.contains("//") {
             return Err(ArmError::Invalid(format!("{id:?} is not an ARM resource id")));
         }
@@ -195,32 +327,6 @@ impl ArmClient {
     }
 }
 
-/// How long [`ArmClient::patch_vm_identity`] waits for the asynchronous operation.
-const ASYNC_POLLS: u32 = 120;
-
-impl ArmError {
-    /// ARM's error code (`ResourceNotFound`, `PrincipalNotFound`, …); empty for other errors.
-    pub fn code(&self) -> &str {
-        match self {
-            ArmError::Api { code, .. } => code,
-            _ => "",
-        }
-    }
-
-    /// HTTP status of an API error.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            ArmError::Api { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-
-    /// Whether the object (or its container) does not exist.
-    pub fn is_not_found(&self) -> bool {
-        self.status() == Some(404)
-    }
-}
-
 impl ArmClient {
     /// `GET` a user-assigned identity by id.
     pub async fn get_identity(&self, id: &str) -> Result<Identity, ArmError> {
@@ -229,53 +335,6 @@ impl ArmClient {
             return Err(ArmError::Invalid(format!("{id:?} is not a user-assigned identity id")));
         }
         self.get_json(&self.url(id, MSI_API_VERSION)?).await
-    }
-
-    /// `PATCH`es a VM's `identity` block ([`VmIdentityPatch::attach`] /
-    /// [`VmIdentityPatch::detach`]) and waits for the asynchronous operation; returns the VM
-    /// as it is afterwards.
-    pub async fn patch_vm_identity(&self, vm_id: &str, identity: VmIdentityPatch) -> Result<VirtualMachine, ArmError> {
-        let url = self.url(vm_id, COMPUTE_API_VERSION)?;
-        let body = Self::encode(&url, &VmPatch { identity: Some(identity) })?;
-        let (status, op, _) = self.send(reqwest::Method::PATCH, &url, Some(&body)).await?;
-        if (status == 202 || status == 201)
-            && let Some(op) = op
-        {
-            self.wait(&op).await?;
-        }
-        self.get_vm(vm_id).await
-    }
-
-    /// Polls an `Azure-AsyncOperation` URL until it is terminal.
-    async fn wait(&self, op_url: &str) -> Result<(), ArmError> {
-        if !op_url.starts_with(&format!("{}/", self.base)) {
-            return Err(ArmError::Invalid(format!("async operation URL {op_url:?} leaves {}", self.base)));
-        }
-        for _ in 0..ASYNC_POLLS {
-            let (status, _, body) = self.send(reqwest::Method::GET, op_url, None).await?;
-            if status == 202 {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-            if body.is_empty() {
-                return Ok(());
-            }
-            let op: AsyncOperation = Self::decode(op_url, &body)?;
-            match op.status.as_str() {
-                "Succeeded" | "" => return Ok(()),
-                "Failed" | "Canceled" => {
-                    let e = op.error.unwrap_or_default();
-                    let or = |s: String, default: &str| if s.is_empty() { default.to_string() } else { s };
-                    return Err(ArmError::Api {
-                        status: 200,
-                        code: or(e.code, &op.status),
-                        message: or(e.message, "the asynchronous operation failed"),
-                    });
-                }
-                _ => tokio::time::sleep(Duration::from_secs(1)).await,
-            }
-        }
-        Err(ArmError::Invalid(format!("operation {op_url} did not finish in {ASYNC_POLLS} polls")))
     }
 
     /// `PUT {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`.
@@ -293,8 +352,10 @@ impl ArmClient {
         let id = format!("{}/providers/Microsoft.Authorization/roleAssignments/{name}", scope.trim_end_matches('/'));
         let url = self.url(&id, AUTHORIZATION_API_VERSION)?;
         let request = RoleAssignmentRequest::service_principal(role_definition_id, principal_id, description);
-        let (_, _, body) = self.send(reqwest::Method::PUT, &url, Some(&Self::encode(&url, &request)?)).await?;
-        Self::decode(&url, &body)
+        let answer = self
+            .write(reqwest::Method::PUT, &url, Some(&Self::encode(&url, &request)?), "creating the role assignment")
+            .await?;
+        Self::decode(&url, &answer.body)
     }
 
     /// `GET` a role assignment by id; `None` when it does not exist.
@@ -308,7 +369,8 @@ impl ArmClient {
 
     /// `DELETE` a role assignment by id (absent is fine).
     pub async fn delete_role_assignment(&self, id: &str) -> Result<(), ArmError> {
-        match self.send(reqwest::Method::DELETE, &self.url(id, AUTHORIZATION_API_VERSION)?, None).await {
+        let url = self.url(id, AUTHORIZATION_API_VERSION)?;
+        match self.write(reqwest::Method::DELETE, &url, None, "deleting the role assignment").await {
             Ok(_) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(e),
@@ -346,8 +408,10 @@ impl ArmClient {
         let id = format!("{}/providers/Microsoft.Authorization/roleDefinitions/{name}", scope.trim_end_matches('/'));
         let url = self.url(&id, AUTHORIZATION_API_VERSION)?;
         let request = RoleDefinitionRequest::custom(name, role_name, description, actions, assignable_scopes);
-        let (_, _, body) = self.send(reqwest::Method::PUT, &url, Some(&Self::encode(&url, &request)?)).await?;
-        Self::decode(&url, &body)
+        let answer = self
+            .write(reqwest::Method::PUT, &url, Some(&Self::encode(&url, &request)?), "creating the custom role")
+            .await?;
+        Self::decode(&url, &answer.body)
     }
 
     /// `GET` a role definition by id; `None` when it does not exist.
@@ -372,7 +436,8 @@ impl ArmClient {
 
     /// `DELETE` a role definition by id (absent is fine).
     pub async fn delete_role_definition(&self, id: &str) -> Result<(), ArmError> {
-        match self.send(reqwest::Method::DELETE, &self.url(id, AUTHORIZATION_API_VERSION)?, None).await {
+        let url = self.url(id, AUTHORIZATION_API_VERSION)?;
+        match self.write(reqwest::Method::DELETE, &url, None, "deleting the custom role").await {
             Ok(_) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(e),

@@ -16,7 +16,8 @@
 //! * [`role_assignment`], [`role_definition`]: `Microsoft.Authorization` RBAC;
 //! * [`common`]: error envelope, list pages, asynchronous operations, subscriptions and
 //!   resource groups;
-//! * [`client`]: the HTTP client.
+//! * [`client`]: the HTTP client; [`wait`]: retries, long-running operations and the
+//!   concurrency-safe VM identity update.
 
 pub mod client;
 pub mod common;
@@ -24,6 +25,7 @@ pub mod identity;
 pub mod role_assignment;
 pub mod role_definition;
 pub mod vm;
+pub mod wait;
 
 pub use client::{ArmClient, ArmError, ArmOptions};
 pub use common::{
@@ -42,6 +44,7 @@ pub use vm::{
     HardwareProfile, IdentityType, OsProfile, UserAssignedIdentity, VM_TYPE, VirtualMachine, VmIdentity,
     VmIdentityPatch, VmPatch, VmProperties,
 };
+pub use wait::{VmUpdate, WaitLimits};
 
 /// Public ARM endpoint.
 pub const ARM_ENDPOINT: &str = "https://management.azure.com";

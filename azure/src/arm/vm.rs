@@ -109,6 +109,10 @@ pub struct VirtualMachine {
     /// Region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// `"N"`, changed by every write (api-version 2023-09-01 and later): sent back as
+    /// `If-Match` so an update does not overwrite one made meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
     /// Tags.
     #[serde(default)]
     pub tags: Tags,

@@ -1,9 +1,14 @@
 //! The emulated Entra ID (Azure AD) authority, over HTTPS:
 //!
-//! * `GET /{tenant}/.well-known/openid-configuration` (also under `/v2.0/`): v1 discovery
-//!   whose `issuer` is Azure's own `https://sts.windows.net/{tid}/`, so a verifier given
-//!   `discovery_base = <authority>/` checks the real issuer string while fetching from here;
-//! * `GET /common/discovery/keys` (and the tenant / v2.0 variants): the JWKS;
+//! * `GET /{tenant}/.well-known/openid-configuration`: v1 discovery whose `issuer` is Azure's
+//!   own `https://sts.windows.net/{tid}/` and whose token endpoint is `/{tenant}/oauth2/token`,
+//!   so a verifier given `discovery_base = <authority>/` checks the real issuer string while
+//!   fetching from here;
+//! * `GET /{tenant}/v2.0/.well-known/openid-configuration`: v2.0 discovery (issuer
+//!   `https://login.microsoftonline.com/{tid}/v2.0`, token endpoint `/{tenant}/oauth2/v2.0/token`,
+//!   keys `/{tenant}/discovery/v2.0/keys`): what MSAL reads before a client-credentials grant;
+//! * `GET /common/discovery/keys` (and the tenant / v2.0 variants, whose keys name their
+//!   `issuer`): the JWKS;
 //! * `POST /{tenant}/oauth2/v2.0/token` (`scope`) and `POST /{tenant}/oauth2/token`
 //!   (`resource`): the client-credentials grant for the fixture's service principals, with
 //!   Entra's error bodies (`AADSTS...`). v2 numbers are JSON numbers, v1 ones strings.
@@ -41,6 +46,7 @@ pub async fn handle(emu: &Emulator, req: Req) -> Resp {
     match (&req.method, segs.as_slice()) {
         (&Method::GET, [_, ".well-known", "openid-configuration"])
         | (&Method::GET, [_, "v2.0", ".well-known", "openid-configuration"]) => {
+            let v2 = segs.get(1) == Some(&"v2.0");
             if !tenant.eq_ignore_ascii_case(&emu.tenant_id()) {
                 return aad_error(
                     StatusCode::BAD_REQUEST,
@@ -51,10 +57,24 @@ pub async fn handle(emu: &Emulator, req: Req) -> Resp {
                     ),
                 );
             }
-            json(StatusCode::OK, &crate::azure::sign::openid_configuration(tenant, &jwks_uri, &emu.authority))
+            let tid = emu.tenant_id();
+            if v2 {
+                json(StatusCode::OK, &crate::azure::sign::openid_configuration_v2(&tid, &emu.authority))
+            } else {
+                json(StatusCode::OK, &crate::azure::sign::openid_configuration(&tid, &jwks_uri, &emu.authority))
+            }
         }
-        (&Method::GET, [_, "discovery", "keys"]) | (&Method::GET, [_, "discovery", "v2.0", "keys"]) if tenant_ok => {
+        (&Method::GET, [_, "discovery", "keys"]) if tenant_ok => {
             json(StatusCode::OK, &crate::azure::sign::jwks(&[&emu.issuer]))
+        }
+        (&Method::GET, [_, "discovery", "v2.0", "keys"]) if tenant_ok => {
+            // A tenant's v2.0 keys name the tenant's issuer; common's the `{tenantid}` template.
+            let issuer = if tenant.eq_ignore_ascii_case(&emu.tenant_id()) {
+                crate::azure::sign::v2_issuer(&emu.tenant_id())
+            } else {
+                crate::azure::sign::v2_issuer("{tenantid}")
+            };
+            json(StatusCode::OK, &crate::azure::sign::jwks_v2(&[&emu.issuer], &issuer))
         }
         (&Method::POST, [_, "oauth2", "v2.0", "token"]) => token(emu, &req, tenant, true),
         (&Method::POST, [_, "oauth2", "token"]) => token(emu, &req, tenant, false),

@@ -9,6 +9,10 @@
 //!   `.../identity/info`, `.../instance[/compute]`, with Azure's request checks
 //!   (`Metadata: true`, no `X-Forwarded-For`, `api-version`, no duplicate parameters,
 //!   GET only) and error bodies;
+//! * IMDS's throttling (5 requests per second per VM, 20 for managed-identity tokens, by
+//!   default: [`super::realism`]) answered with 429, and a newly attached identity served only
+//!   once the VM update that attached it has ended plus the IMDS identity delay ("Identity not
+//!   found" until then, as on a real VM's host);
 //! * `GET /aia/intermediate.crt`: the DER intermediate the attestation leaf's AIA names;
 //! * `POST /vms/{vm}/faults` with `{"status": 429, "count": 2, "retry_after": 1}`: the next
 //!   `count` IMDS requests of that VM fail with `status` (what IMDS sends while updating or
@@ -17,7 +21,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::azure::sign::{ManagedIdentityTokenSpec, imds_token_response};
 use hyper::{Method, StatusCode};
@@ -95,6 +99,27 @@ impl Faults {
     }
 }
 
+/// User-assigned identities attached to a VM that IMDS does not serve yet: `(vm, identity id)`
+/// (lower case) → when it starts serving them.
+#[derive(Default)]
+pub struct PendingIdentities(Mutex<HashMap<(String, String), Instant>>);
+
+impl PendingIdentities {
+    /// IMDS of `vm` serves `identity` from `at` on.
+    pub fn serve_from(&self, vm: &str, identity: &str, at: Instant) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        map.retain(|_, t| *t > now);
+        map.insert((vm.to_ascii_lowercase(), identity.to_ascii_lowercase()), at);
+    }
+
+    /// Whether IMDS of `vm` serves `identity` now.
+    fn served(&self, vm: &str, identity: &str) -> bool {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&(vm.to_ascii_lowercase(), identity.to_ascii_lowercase())).is_none_or(|t| *t <= Instant::now())
+    }
+}
+
 fn bad_request(msg: &str) -> Resp {
     json(StatusCode::BAD_REQUEST, &json!({ "error": msg }))
 }
@@ -147,6 +172,17 @@ pub async fn handle(emu: &Emulator, req: Req) -> Resp {
         return r;
     }
     let identity = path.starts_with("/identity");
+    // Throttling per VM and category (IMDS: 5 requests/s; managed identity: 20 requests/s).
+    let (category, limit) =
+        if identity { ("identity", emu.realism.imds_identity_rate) } else { ("metadata", emu.realism.imds_rate) };
+    if emu.imds_buckets.take(&format!("{}|{category}", vm.name.to_ascii_lowercase()), limit).is_err() {
+        tracing::info!(vm = %vm.name, category, "IMDS request throttled");
+        return if identity {
+            identity_error(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", "Too many requests")
+        } else {
+            json(StatusCode::TOO_MANY_REQUESTS, &json!({ "error": "Too many requests" }))
+        };
+    }
     if req.headers.contains_key("x-forwarded-for") {
         return bad_request("Bad request. Requests with the X-Forwarded-For header are not allowed");
     }
@@ -281,8 +317,14 @@ fn select_identity(emu: &Emulator, vm: &Vm, req: &Req) -> Result<Selected, Box<R
             "Only one of client_id, object_id or msi_res_id may be specified",
         )));
     }
-    let uamis: Vec<_> =
-        emu.arm.read(|s| vm.user_assigned.iter().filter_map(|id| s.identity_by_id(id).cloned()).collect::<Vec<_>>());
+    // Identities the VM's host has not picked up yet are not there as far as IMDS knows.
+    let uamis: Vec<_> = emu.arm.read(|s| {
+        vm.user_assigned
+            .iter()
+            .filter(|id| emu.pending_identities.served(&vm.name, id))
+            .filter_map(|id| s.identity_by_id(id).cloned())
+            .collect::<Vec<_>>()
+    });
     let system = vm.system_assigned.as_ref().map(|s| (s.principal_id.clone(), s.client_id.clone(), vm.id(), None));
     let uami = |i: &super::state::Identity| (i.principal_id.clone(), i.client_id.clone(), i.id(), Some(vm.id()));
     match selectors.first() {

@@ -12,6 +12,8 @@
 //! * [`arm`]: ARM with RBAC (HTTPS), over the persisted [`state`];
 //! * [`sign`]: what Azure signs (attested documents, managed-identity tokens, JWKS);
 //! * [`keys`]: persisted PKI and keys; [`fixture`]: the seed; [`rbac`]: role evaluation;
+//! * [`realism`]: how asynchronous, throttled and eventually consistent it is (the `up`
+//!   flags), with [`throttle`]'s token buckets;
 //! * [`verifier`]: the server-side Azure join check.
 //!
 //! # Environment variable names (also listed in `devstack.json` under `azure.env_vars`)
@@ -33,8 +35,11 @@ pub mod http;
 pub mod imds;
 pub mod keys;
 pub mod rbac;
+pub mod realism;
 pub mod sign;
 pub mod state;
+pub mod store;
+pub mod throttle;
 pub mod verifier;
 
 use std::collections::BTreeMap;
@@ -51,7 +56,9 @@ use tokio::net::TcpListener;
 
 use crate::teleport::delegated::JoinMethods;
 use fixture::AzureFixture;
+use realism::Realism;
 use state::ArmStore;
+use throttle::Buckets;
 
 /// Lifetime of managed-identity tokens (real ones live about 24 h).
 const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
@@ -78,6 +85,14 @@ pub struct Emulator {
     pub operations: arm::Operations,
     /// Managed-identity token lifetime.
     pub token_lifetime: Duration,
+    /// The realism knobs.
+    pub realism: Realism,
+    /// ARM throttling, by subscription, principal and operation type.
+    pub arm_buckets: Buckets,
+    /// IMDS throttling, by VM and category.
+    pub imds_buckets: Buckets,
+    /// Identities attached to a VM that IMDS does not serve yet.
+    pub pending_identities: imds::PendingIdentities,
     tenant: String,
 }
 
@@ -162,6 +177,9 @@ pub struct AzureInfo {
     pub vms: Vec<VmInfo>,
     /// Environment variable names and what they mean.
     pub env_vars: BTreeMap<String, String>,
+    /// The realism knobs in effect ([`realism::Realism`]).
+    #[serde(default)]
+    pub realism: serde_json::Value,
 }
 
 /// A started emulator.
@@ -211,6 +229,7 @@ fn env_docs() -> BTreeMap<String, String> {
 pub async fn start(
     dir: &Path,
     fixture: &AzureFixture,
+    realism: &Realism,
     shutdown: tokio::sync::watch::Receiver<bool>,
     joins: &mut JoinMethods,
 ) -> Result<Started> {
@@ -251,6 +270,10 @@ pub async fn start(
         faults: Default::default(),
         operations: Default::default(),
         token_lifetime: TOKEN_LIFETIME,
+        realism: realism.clone(),
+        arm_buckets: Buckets::default(),
+        imds_buckets: Buckets::default(),
+        pending_identities: Default::default(),
         tenant,
     });
 
@@ -295,6 +318,7 @@ pub async fn start(
         authority: authority.clone(),
         arm_endpoint: arm_endpoint.clone(),
         https_ca_pem,
+        arm_lookup: realism.verifier_arm_lookup,
     })?));
 
     let info = emu.arm.read(|s| {
@@ -360,6 +384,7 @@ pub async fn start(
             identities,
             vms,
             env_vars: env_docs(),
+            realism: serde_json::to_value(realism).unwrap_or_default(),
         }
     });
     let provider_env = [

@@ -7,11 +7,6 @@
 //! fixture reseeds it (the fixture *replaces* the previous world), starting with the same one
 //! keeps the changes made since.
 
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-
-use anyhow::{Context, Result};
-use joinery_util::fs::{SECRET_FILE_MODE, write_atomic};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
@@ -63,6 +58,10 @@ pub struct Identity {
     /// Tags.
     #[serde(default)]
     pub tags: serde_json::Map<String, serde_json::Value>,
+    /// When its principal is replicated (unix ms): before, a role assignment naming it
+    /// without `principalType` gets `PrincipalNotFound`. `None`: always.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicated_at_ms: Option<i64>,
 }
 
 impl Identity {
@@ -109,6 +108,9 @@ pub struct Vm {
     pub system_assigned: Option<SystemIdentity>,
     /// Attached user-assigned identities, by ARM id.
     pub user_assigned: Vec<String>,
+    /// Bumped by every write: the VM's `etag` is `"N"`.
+    #[serde(default)]
+    pub generation: u64,
 }
 
 impl Vm {
@@ -139,6 +141,9 @@ pub struct RoleAssignment {
     pub description: Option<String>,
     /// Creation time (RFC 3339).
     pub created_on: String,
+    /// When it takes effect (unix ms; RBAC propagation). `None`: at once (seeded ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_at_ms: Option<i64>,
 }
 
 impl RoleAssignment {
@@ -199,6 +204,20 @@ pub struct ArmState {
     pub role_definitions: Vec<RoleDefinition>,
     /// Service principals.
     pub service_principals: Vec<ServicePrincipal>,
+    /// Deleted role assignments that still take effect until `effective_at_ms` (RBAC
+    /// propagation works both ways).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed_assignments: Vec<RoleAssignment>,
+}
+
+/// Now, unix milliseconds.
+pub fn now_ms() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// `now_ms() + d`.
+pub fn ms_after(d: std::time::Duration) -> i64 {
+    now_ms().saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Now, RFC 3339.
@@ -206,7 +225,7 @@ pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-fn fixture_digest(f: &AzureFixture) -> String {
+pub(super) fn fixture_digest(f: &AzureFixture) -> String {
     // Serializing plain strings and vectors cannot fail.
     let bytes = serde_json::to_vec(f).unwrap_or_default();
     hex::encode(sha2::Sha256::digest(bytes))
@@ -246,6 +265,7 @@ impl ArmState {
                     client_id: i.client_id.to_ascii_lowercase(),
                     principal_id: i.principal_id.to_ascii_lowercase(),
                     tags: Default::default(),
+                    replicated_at_ms: None,
                 }
             })
             .collect();
@@ -278,6 +298,7 @@ impl ArmState {
                         client_id: x.client_id.to_ascii_lowercase(),
                     }),
                     user_assigned,
+                    generation: 1,
                 }
             })
             .collect();
@@ -298,6 +319,7 @@ impl ArmState {
                     principal_type: "ServicePrincipal".into(),
                     description: None,
                     created_on: now_rfc3339(),
+                    effective_at_ms: None,
                 }
             })
             .collect();
@@ -324,6 +346,7 @@ impl ArmState {
                     principal_id: s.principal_id.to_ascii_lowercase(),
                 })
                 .collect(),
+            removed_assignments: vec![],
         }
     }
 
@@ -354,10 +377,12 @@ impl ArmState {
         self.identities.iter().find(|i| i.id().eq_ignore_ascii_case(id))
     }
 
-    /// Whether a principal id exists in the directory.
-    pub fn principal_exists(&self, principal: &str) -> bool {
-        self.identities.iter().any(|i| i.principal_id.eq_ignore_ascii_case(principal))
-            || self.service_principals.iter().any(|s| s.principal_id.eq_ignore_ascii_case(principal))
+    /// Whether a principal id exists in the directory (replicated by `now_ms`, unless the
+    /// caller says what kind of principal it is, which skips the look-up).
+    pub fn principal_exists(&self, principal: &str, typed: bool, now_ms: i64) -> bool {
+        self.identities.iter().any(|i| {
+            i.principal_id.eq_ignore_ascii_case(principal) && (typed || i.replicated_at_ms.is_none_or(|t| t <= now_ms))
+        }) || self.service_principals.iter().any(|s| s.principal_id.eq_ignore_ascii_case(principal))
             || self
                 .vms
                 .iter()
@@ -372,9 +397,17 @@ impl ArmState {
         self.role_definitions.iter().find(|d| d.name.eq_ignore_ascii_case(role)).map(|d| d.permissions.clone())
     }
 
+    /// The role assignments ARM enforces now: those in effect (propagated), and deleted ones
+    /// whose removal has not propagated yet.
+    pub fn effective_assignments(&self) -> impl Iterator<Item = &RoleAssignment> {
+        let now = now_ms();
+        let live = self.role_assignments.iter().filter(move |a| a.effective_at_ms.is_none_or(|t| t <= now));
+        live.chain(self.removed_assignments.iter().filter(move |a| a.effective_at_ms.is_some_and(|t| t > now)))
+    }
+
     /// Whether `principal` may perform `action` on `scope`.
     pub fn allowed(&self, principal: &str, action: &str, scope: &str) -> bool {
-        self.role_assignments.iter().any(|a| {
+        self.effective_assignments().any(|a| {
             a.principal_id.eq_ignore_ascii_case(principal)
                 && rbac::scope_covers(&a.scope, scope)
                 && self.role_permissions(&a.role_definition).is_some_and(|p| rbac::permissions_allow(&p, action))
@@ -385,7 +418,7 @@ impl ArmState {
     /// filtering: a list at a subscription shows what the caller can read inside it).
     pub fn allowed_somewhere_under(&self, principal: &str, action: &str, scope: &str) -> bool {
         self.allowed(principal, action, scope)
-            || self.role_assignments.iter().any(|a| {
+            || self.effective_assignments().any(|a| {
                 a.principal_id.eq_ignore_ascii_case(principal)
                     && rbac::scope_covers(scope, &a.scope)
                     && self.role_permissions(&a.role_definition).is_some_and(|p| rbac::permissions_allow(&p, action))
@@ -417,74 +450,4 @@ fn position<T: Grouped>(items: &[T], subscription: &str, resource_group: &str, n
     items.iter().position(|i| i.place().iter().zip(wanted).all(|(a, b)| a.eq_ignore_ascii_case(b)))
 }
 
-/// How an error type represents a failure to persist the state.
-pub trait PersistFailure {
-    /// Wraps the persistence error.
-    fn persist_failed(e: anyhow::Error) -> Self;
-}
-
-impl PersistFailure for anyhow::Error {
-    fn persist_failed(e: anyhow::Error) -> Self {
-        e
-    }
-}
-
-impl PersistFailure for super::arm::Failure {
-    fn persist_failed(e: anyhow::Error) -> Self {
-        tracing::error!(error = %e, "cannot persist the emulated ARM state");
-        super::arm::arm_error(
-            hyper::StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalServerError",
-            "The emulator could not persist its state.",
-        )
-    }
-}
-
-/// The persisted state behind a lock.
-pub struct ArmStore {
-    path: PathBuf,
-    state: Mutex<ArmState>,
-}
-
-impl ArmStore {
-    /// Opens `dir/arm.json`, (re)seeding it from `fixture` if absent or seeded from another
-    /// fixture.
-    pub fn open(dir: &Path, fixture: &AzureFixture) -> Result<Self> {
-        let path = dir.join("arm.json");
-        let digest = fixture_digest(fixture);
-        let existing: Option<ArmState> = match std::fs::read(&path) {
-            Ok(bytes) => Some(serde_json::from_slice(&bytes).with_context(|| format!("invalid {}", path.display()))?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-        };
-        let state = match existing {
-            Some(s) if s.fixture_digest == digest => s,
-            Some(_) => {
-                tracing::warn!(path = %path.display(), "the Azure fixture changed: reseeding the emulated ARM state");
-                ArmState::seed(fixture)
-            }
-            None => ArmState::seed(fixture),
-        };
-        let store = ArmStore { path, state: Mutex::new(state) };
-        store.write(|_| Ok::<_, anyhow::Error>(()))?;
-        Ok(store)
-    }
-
-    /// Reads the state.
-    pub fn read<T>(&self, f: impl FnOnce(&ArmState) -> T) -> T {
-        let guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        f(&guard)
-    }
-
-    /// Mutates a copy of the state, persists it, then publishes it. If `f` or the write
-    /// fails, nothing changes.
-    pub fn write<T, E: PersistFailure>(&self, f: impl FnOnce(&mut ArmState) -> Result<T, E>) -> Result<T, E> {
-        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let mut next = guard.clone();
-        let out = f(&mut next)?;
-        let bytes = serde_json::to_vec_pretty(&next).map_err(|e| E::persist_failed(e.into()))?;
-        write_atomic(&self.path, &bytes, SECRET_FILE_MODE).map_err(|e| E::persist_failed(e.into()))?;
-        *guard = next;
-        Ok(out)
-    }
-}
+pub use super::store::{ArmStore, PersistFailure};

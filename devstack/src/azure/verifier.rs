@@ -10,9 +10,15 @@
 //!    while the issuer stays `https://sts.windows.net/{tid}/`), `aud` exactly
 //!    `https://management.azure.com/`, unexpired;
 //! 4. subscription and resource group: from `xms_az_rid` / `xms_mirid` when it names a VM
-//!    (the attested `subscriptionId` must match), else by listing the subscription's VMs
-//!    through ARM **with the client's token**, so an identity without
-//!    `Microsoft.Compute/virtualMachines/read` is refused by the emulated ARM;
+//!    (the attested `subscriptionId` must match), else — and always with
+//!    `--azure-verifier-arm-lookup always`, as Teleport before v16 did — through ARM **with
+//!    the client's token**: a GET of the VM `xms_mirid` names (system-assigned identity) or a
+//!    list of the subscription's VMs (user-assigned), so an identity without
+//!    `Microsoft.Compute/virtualMachines/read` — or whose role assignment has not taken effect
+//!    yet — is refused by the emulated ARM. An ARM refusal reaches the client the way
+//!    Teleport's `ConvertResponseError` passes on the Azure SDK's error: `AccessDenied` (403)
+//!    or `NotFound` (404) carrying the `azcore.ResponseError` text, whose `ERROR CODE:` line
+//!    names ARM's code;
 //! 5. allow rules: any rule with the same subscription (exact) and either no resource groups
 //!    or a case-insensitively equal one.
 //!
@@ -20,7 +26,7 @@
 
 use base64::Engine as _;
 use joinery_azure::aia::{AiaError, AiaFetcher};
-use joinery_azure::arm::{ArmClient, ArmOptions};
+use joinery_azure::arm::{ArmClient, ArmError, ArmOptions};
 use joinery_azure::attested::{AttestedDocument, AttestedVerifier, RootStore, split_der_certificates};
 use joinery_azure::jwt::{AccessTokenVerifier, VerifierOptions};
 use joinery_teleport::proto::types::ProvisionTokenV2;
@@ -29,6 +35,7 @@ use tonic::Status;
 
 use joinery_teleport::proto::teleport::join::v1;
 
+use super::realism::ArmLookup;
 use crate::teleport::delegated::{
     BotKeys, ChallengeJoin, ChallengeSolution, DelegatedJoin, Exchange, bot_params, unexpected_message,
 };
@@ -39,6 +46,7 @@ pub struct AzureVerifier {
     tokens: AccessTokenVerifier,
     aia: AiaFetcher,
     arm: ArmOptions,
+    arm_lookup: ArmLookup,
 }
 
 /// Where the verifier finds the emulated Azure.
@@ -53,6 +61,8 @@ pub struct VerifierConfig {
     pub arm_endpoint: String,
     /// PEM of the emulator's HTTPS CA.
     pub https_ca_pem: Vec<u8>,
+    /// When to look the VM up in ARM.
+    pub arm_lookup: ArmLookup,
 }
 
 fn deny(msg: impl std::fmt::Display) -> Status {
@@ -74,6 +84,7 @@ impl AzureVerifier {
             tokens,
             aia: AiaFetcher::new()?.with_allowed_hosts([cfg.aia_host]),
             arm: ArmOptions { base_url: Some(cfg.arm_endpoint), extra_ca_pem: Some(cfg.https_ca_pem) },
+            arm_lookup: cfg.arm_lookup,
         })
     }
 
@@ -111,7 +122,11 @@ impl AzureVerifier {
             .ok_or_else(|| deny("attested data has no subscriptionId (api-version older than 2019-04-30?)"))?;
         let claims = self.tokens.verify(&solution.access_token, now).await.map_err(deny)?;
 
-        let (subscription, resource_group) = match claims.vm_resource_id() {
+        let from_claims = match self.arm_lookup {
+            ArmLookup::Fallback => claims.vm_resource_id(),
+            ArmLookup::Always => None,
+        };
+        let (subscription, resource_group) = match from_claims {
             Some(rid) => {
                 let sub = rid.subscription.clone().unwrap_or_default();
                 if !sub.eq_ignore_ascii_case(&attested_sub) {
@@ -121,19 +136,7 @@ impl AzureVerifier {
                 }
                 (sub, rid.resource_group.clone().unwrap_or_default())
             }
-            None => {
-                let arm = ArmClient::new(solution.access_token.clone(), self.arm.clone())
-                    .map_err(|e| Status::internal(e.to_string()))?;
-                let vms = arm.list_vms(&attested_sub).await.map_err(|e| {
-                    deny(format!("failed to look up the VM through ARM with the client's access token: {e}"))
-                })?;
-                let vm = vms
-                    .iter()
-                    .find(|v| v.properties.vm_id.as_deref().is_some_and(|id| id.eq_ignore_ascii_case(&vm_id)))
-                    .ok_or_else(|| deny("no VM found with matching VM ID"))?;
-                let rid = joinery_azure::resource_id::ResourceId::parse(&vm.id).map_err(deny)?;
-                (rid.subscription.unwrap_or_default(), rid.resource_group.unwrap_or_default())
-            }
+            None => self.look_up_vm(&solution.access_token, &claims, &attested_sub, &vm_id).await?,
         };
 
         let rules = token.spec.as_ref().and_then(|s| s.azure.as_ref()).map(|a| a.allow.clone()).unwrap_or_default();
@@ -146,6 +149,62 @@ impl AzureVerifier {
             return Err(deny(format!("instance {vm_id} did not match any allow rules in token {token_name}")));
         }
         Ok(format!("vm {vm_id} in subscription {subscription}, resource group {resource_group}"))
+    }
+}
+
+impl AzureVerifier {
+    /// The VM's subscription and resource group from ARM, with the client's own token:
+    /// `xms_mirid` names the VM (system-assigned identity) → GET it and compare `vmId`; else
+    /// list the subscription's VMs and find `vm_id`.
+    async fn look_up_vm(
+        &self,
+        access_token: &str,
+        claims: &joinery_azure::jwt::AccessTokenClaims,
+        subscription: &str,
+        vm_id: &str,
+    ) -> Result<(String, String), Status> {
+        let arm =
+            ArmClient::new(access_token.to_string(), self.arm.clone()).map_err(|e| Status::internal(e.to_string()))?;
+        let mirid = claims.xms_mirid.as_deref().unwrap_or_default();
+        let by_id = joinery_azure::resource_id::ResourceId::parse(mirid).is_ok_and(|r| r.is_virtual_machine());
+        let vm = if by_id {
+            let vm = arm.get_vm(mirid).await.map_err(arm_refusal)?;
+            if !vm.properties.vm_id.as_deref().is_some_and(|id| id.eq_ignore_ascii_case(vm_id)) {
+                return Err(deny("vm ID does not match"));
+            }
+            vm
+        } else {
+            let vms = arm.list_vms(subscription).await.map_err(|e| match e.status() {
+                Some(404) => deny("no VM found with matching VM ID"),
+                _ => arm_refusal(e),
+            })?;
+            vms.into_iter()
+                .find(|v| v.properties.vm_id.as_deref().is_some_and(|id| id.eq_ignore_ascii_case(vm_id)))
+                .ok_or_else(|| deny("no VM found with matching VM ID"))?
+        };
+        let rid = joinery_azure::resource_id::ResourceId::parse(&vm.id).map_err(deny)?;
+        Ok((rid.subscription.unwrap_or_default(), rid.resource_group.unwrap_or_default()))
+    }
+}
+
+/// An ARM failure as Teleport reports it: the Azure SDK's `ResponseError` text (request,
+/// status, `ERROR CODE:` and the indented body), as `AccessDenied` for 403 and `NotFound` for
+/// 404 (Teleport's `ConvertResponseError`), passed through otherwise.
+fn arm_refusal(e: ArmError) -> Status {
+    let ArmError::Api { status, code, message, request } = &e else {
+        return Status::unknown(e.to_string());
+    };
+    const SEPARATOR: &str = "--------------------------------------------------------------------------------";
+    let reason = hyper::StatusCode::from_u16(*status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
+    let body = serde_json::to_string_pretty(&serde_json::json!({"error": {"code": code, "message": message}}))
+        .unwrap_or_default();
+    let text = format!(
+        "{request}\n{SEPARATOR}\nRESPONSE {status}: {status} {reason}\nERROR CODE: {code}\n{SEPARATOR}\n{body}\n{SEPARATOR}\n"
+    );
+    match status {
+        403 => Status::permission_denied(text),
+        404 => Status::not_found(text),
+        _ => Status::unknown(text),
     }
 }
 

@@ -44,6 +44,22 @@ fn https(stack: &Devstack) -> reqwest::Client {
         .unwrap()
 }
 
+/// Polls `f` until it gives a value, for up to 30 s (the emulator's delays are seconds).
+async fn eventually<T, F, Fut>(what: &str, f: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 async fn arm(
     stack: &Devstack,
     token: &str,
@@ -177,7 +193,8 @@ async fn arm_identity_role_and_vm_lifecycle_survives_restart() {
     let (s, b, _) = arm(&stack, &token, "DELETE", &rdp, None).await;
     assert_eq!((s, b["error"]["code"].as_str().unwrap()), (409, "RoleDefinitionHasAssignments"));
 
-    // Attach the identity to vm-2 (202 + Azure-AsyncOperation), then vm-2's IMDS serves it.
+    // Attach the identity to vm-2: 200 + Azure-AsyncOperation (Compute's long-running
+    // update), `Updating` until the operation succeeds; then vm-2's IMDS serves it.
     let vm2 = vm(&stack, "vm-2")["id"].as_str().unwrap().to_string();
     let (s, b, h) = arm(
         &stack,
@@ -189,17 +206,23 @@ async fn arm_identity_role_and_vm_lifecycle_survives_restart() {
         ),
     )
     .await;
-    assert_eq!(s, 202, "{b}");
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["properties"]["provisioningState"], "Updating");
     let op = h.get("azure-asyncoperation").unwrap().to_str().unwrap().to_string();
     let status: Value = https(&stack).get(&op).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-    assert_eq!(status["status"], "Succeeded");
-    let t = imds(&stack, "vm-2")
-        .access_token(ARM_RESOURCE, Some(&IdentitySelector::ClientId(client_id.clone())))
-        .await
-        .unwrap();
-    // It can read VMs in group2 now (custom role), but only there.
+    assert_eq!(status["status"], "InProgress");
+    let succeeded = eventually("the VM update", || async {
+        let status: Value = https(&stack).get(&op).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        (status["status"] == "Succeeded").then_some(())
+    });
+    succeeded.await;
+    let t = eventually("IMDS serving the new identity", || async {
+        imds(&stack, "vm-2").access_token(ARM_RESOURCE, Some(&IdentitySelector::ClientId(client_id.clone()))).await.ok()
+    })
+    .await;
+    // It can read VMs in group2 once the role assignment has taken effect, but only there.
     let c = arm_client(&stack, &t.access_token);
-    c.get_vm(&vm2).await.unwrap();
+    eventually("the role assignment taking effect", || async { c.get_vm(&vm2).await.ok() }).await;
     assert!(c.get_vm(vm(&stack, "vm-1")["id"].as_str().unwrap()).await.is_err());
 
     // Restart: ARM state, identities and the PKI survive.

@@ -5,6 +5,7 @@
 //! * [`rejects_document`], [`rejects_token`], [`rejects_rules`]: the verifier's rejection
 //!   corpus;
 //! * [`imds`], [`arm`], [`fixture`]: the emulated services, `devstack.json` and persistence;
+//! * [`realism`]: the emulator's delays and throttles, and the clients that survive them;
 //! * [`emulated_attested`], [`emulated_tokens`]: what the emulator signs is accepted by
 //!   `joinery_azure`'s verifiers, and tampering with it is refused.
 
@@ -24,6 +25,7 @@ mod emulated_tokens;
 mod fixture;
 mod imds;
 mod joins;
+mod realism;
 mod rejects_document;
 mod rejects_rules;
 mod rejects_token;

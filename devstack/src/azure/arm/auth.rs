@@ -10,6 +10,14 @@ use super::failure::{Failure, arm_error};
 use crate::azure::Emulator;
 use crate::azure::http::Req;
 
+/// The token audiences ARM accepts.
+const ARM_AUDIENCES: [&str; 4] = [
+    "https://management.core.windows.net/",
+    "https://management.core.windows.net",
+    "https://management.azure.com/",
+    "https://management.azure.com",
+];
+
 /// One authenticated request: what every handler works with.
 #[derive(Clone, Copy)]
 pub(super) struct Call<'a> {
@@ -62,20 +70,26 @@ pub(super) fn authenticate(emu: &Emulator, req: &Req) -> Result<Caller, Failure>
             "The access token is from the wrong issuer. It must match the tenant associated with this subscription.",
         ));
     }
-    let aud_ok = |a: &str| {
-        ["https://management.azure.com/", "https://management.azure.com", "https://management.core.windows.net/"]
-            .contains(&a)
-    };
+    // The four audiences ARM accepts: both hosts, with and without the trailing slash.
+    let aud_ok = |a: &str| ARM_AUDIENCES.contains(&a);
     let aud = match &c["aud"] {
         Value::String(a) => aud_ok(a),
         Value::Array(v) => v.iter().any(|a| a.as_str().is_some_and(aud_ok)),
         _ => false,
     };
     if !aud {
+        let got = match &c["aud"] {
+            Value::String(a) => a.clone(),
+            other => other.to_string(),
+        };
+        let allowed: Vec<String> = ARM_AUDIENCES.iter().map(|a| format!("'{a}'")).collect();
         return Err(arm_error(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationTokenAudience",
-            "The access token has been obtained for wrong audience or resource. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.azure.com/'.",
+            &format!(
+                "The access token has been obtained for wrong audience or resource '{got}'. It should exactly match with one of the allowed audiences {}.",
+                allowed.join(",")
+            ),
         ));
     }
     let now = time::OffsetDateTime::now_utc();

@@ -19,6 +19,7 @@ fn state() -> ArmState {
         client_id: "c1".into(),
         principal_id: "p1".into(),
         tags: [("k".to_string(), json!("v"))].into_iter().collect(),
+        replicated_at_ms: None,
     };
     let vm = |name: &str, vm_id: &str, location: &str| Vm {
         subscription: "s1".into(),
@@ -28,6 +29,7 @@ fn state() -> ArmState {
         location: location.into(),
         system_assigned: None,
         user_assigned: vec![],
+        generation: 1,
     };
     let mut vm1 = vm("vm1", "v1", "eastus");
     vm1.system_assigned = Some(SystemIdentity { principal_id: "sp".into(), client_id: "sc".into() });
@@ -50,6 +52,7 @@ fn state() -> ArmState {
             client_secret: "x".into(),
             principal_id: "p".into(),
         }],
+        removed_assignments: vec![],
     }
 }
 
@@ -81,6 +84,7 @@ fn role_assignments() {
         principal_type: "ServicePrincipal".into(),
         description: None,
         created_on: "2020".into(),
+        effective_at_ms: None,
     };
     assert_eq!(text(super::role_assignments::resource(&a)), RA1);
     let a2 = RoleAssignment { description: Some("d".into()), scope: "/".into(), ..a };

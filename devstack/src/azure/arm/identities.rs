@@ -1,10 +1,12 @@
-//! `Microsoft.ManagedIdentity/userAssignedIdentities`: list a resource group's, and GET, PUT
-//! (create with fresh client and principal ids, or update tags) and DELETE one.
+//! `Microsoft.ManagedIdentity/userAssignedIdentities`: list a subscription's or a resource
+//! group's, and GET, PUT (create with fresh client and principal ids, or update tags) and
+//! DELETE one. A new identity's principal replicates after the principal delay
+//! ([`crate::azure::realism`]).
 
 use hyper::{Method, StatusCode};
 use joinery_azure::arm::{IDENTITY_TYPE, Identity, IdentityProperties, IdentityRequest, Page};
 
-use super::auth::{Call, authorize, verb};
+use super::auth::{Call, authorize, forbidden, verb};
 use super::failure::{Failure, arm_error, check_container, method_not_allowed, not_found, parse_body};
 use crate::azure::Emulator;
 use crate::azure::http::{Req, Resp, empty, json};
@@ -27,16 +29,25 @@ pub(super) fn resource(s: &ArmState, i: &state::Identity) -> Identity {
     }
 }
 
-/// `GET …/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities`.
-pub(super) fn list(call: Call<'_>, sub: &str, rg: &str) -> Result<Resp, Failure> {
+/// `GET /subscriptions/{s}[/resourceGroups/{rg}]/providers/Microsoft.ManagedIdentity/userAssignedIdentities`:
+/// what the caller may read under the scope (a 403 when nothing).
+pub(super) fn list(call: Call<'_>, sub: &str, rg: Option<&str>) -> Result<Resp, Failure> {
     let Call { emu, caller, .. } = call;
-    let scope = format!("/subscriptions/{sub}/resourceGroups/{rg}");
-    authorize(emu, caller, &format!("{IDENTITY_TYPE}/read"), &scope)?;
-    emu.arm.read(|s| check_container(s, sub, Some(rg)))?;
+    let scope = match rg {
+        Some(rg) => format!("/subscriptions/{sub}/resourceGroups/{rg}"),
+        None => format!("/subscriptions/{sub}"),
+    };
+    let action = format!("{IDENTITY_TYPE}/read");
+    if !emu.arm.read(|s| s.allowed_somewhere_under(&caller.principal, &action, &scope)) {
+        return Err(forbidden(caller, &action, &scope));
+    }
+    emu.arm.read(|s| check_container(s, sub, rg))?;
     let value = emu.arm.read(|s| {
         s.identities
             .iter()
-            .filter(|i| i.subscription.eq_ignore_ascii_case(sub) && i.resource_group.eq_ignore_ascii_case(rg))
+            .filter(|i| i.subscription.eq_ignore_ascii_case(sub))
+            .filter(|i| rg.is_none_or(|rg| i.resource_group.eq_ignore_ascii_case(rg)))
+            .filter(|i| s.allowed(&caller.principal, &action, &i.arm_id()))
             .map(|i| resource(s, i))
             .collect()
     });
@@ -111,6 +122,7 @@ fn put(emu: &Emulator, req: &Req, sub: &str, rg: &str, name: &str) -> Result<Res
             client_id: uuid::Uuid::new_v4().to_string(),
             principal_id: uuid::Uuid::new_v4().to_string(),
             tags,
+            replicated_at_ms: Some(state::ms_after(emu.realism.principal_delay)),
         };
         let v = resource(s, &i);
         s.identities.push(i);

@@ -103,7 +103,17 @@ pub(super) fn handle(call: Call<'_>, scope: &str, name: Option<&str>) -> Result<
                 )
             }),
         Method::DELETE => {
-            let removed = emu.arm.write(|s| Ok::<_, Failure>(find(s).map(|i| s.role_assignments.remove(i))))?;
+            // Removal propagates like a grant: ARM keeps enforcing it for a while.
+            let until = state::ms_after(emu.realism.rbac_delay);
+            let removed = emu.arm.write(|s| {
+                let now = state::now_ms();
+                s.removed_assignments.retain(|a| a.effective_at_ms.is_some_and(|t| t > now));
+                let removed = find(s).map(|i| s.role_assignments.remove(i));
+                if let Some(a) = &removed {
+                    s.removed_assignments.push(state::RoleAssignment { effective_at_ms: Some(until), ..a.clone() });
+                }
+                Ok::<_, Failure>(removed)
+            })?;
             Ok(match removed {
                 Some(a) => json(StatusCode::OK, &resource(&a)),
                 None => empty(StatusCode::NO_CONTENT),
@@ -149,17 +159,6 @@ fn put(
                 &format!("The specified role definition with ID '{role}' does not exist."),
             ));
         }
-        if !s.principal_exists(&principal) {
-            return Err(arm_error(
-                StatusCode::BAD_REQUEST,
-                "PrincipalNotFound",
-                &format!(
-                    "Principal {} does not exist in the directory {}. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype",
-                    principal.replace('-', ""),
-                    s.tenant_id
-                ),
-            ));
-        }
         let new = state::RoleAssignment {
             name: name.to_ascii_lowercase(),
             scope: scope.to_string(),
@@ -168,6 +167,8 @@ fn put(
             principal_type: props.principal_type.clone().unwrap_or_else(|| "ServicePrincipal".to_string()),
             description: props.description.clone(),
             created_on: now_rfc3339(),
+            // RBAC propagation: ARM enforces it only after the delay.
+            effective_at_ms: Some(state::ms_after(emu.realism.rbac_delay)),
         };
         if let Some(i) = find(s) {
             let old = &s.role_assignments[i];
@@ -178,6 +179,19 @@ fn put(
                 StatusCode::CONFLICT,
                 "RoleAssignmentUpdateNotPermitted",
                 "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
+            ));
+        }
+        // A principal created moments ago is not replicated yet, unless the request says what
+        // kind of principal it is (Azure's documented fix for this replication delay).
+        if !s.principal_exists(&principal, props.principal_type.is_some(), state::now_ms()) {
+            return Err(arm_error(
+                StatusCode::BAD_REQUEST,
+                "PrincipalNotFound",
+                &format!(
+                    "Principal {} does not exist in the directory {}. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype",
+                    principal.replace('-', ""),
+                    s.tenant_id
+                ),
             ));
         }
         if let Some(dup) = s.role_assignments.iter().find(|a| {

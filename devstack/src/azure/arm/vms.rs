@@ -1,8 +1,14 @@
 //! `Microsoft.Compute/virtualMachines`: paged lists filtered by what the caller may read, GET,
-//! and the identity PATCH (202 + `Azure-AsyncOperation`, needing the `assign/action` on each
-//! identity it attaches).
+//! PUT (create, or replace the identities) and the identity PATCH — both long-running, as
+//! Compute's are: 200 (201 for a new VM) with `Azure-AsyncOperation` and `Location`, the VM
+//! `Updating` until the operation ends, a second write meanwhile refused with 409
+//! `ConflictingConcurrentWriteNotAllowed`, and from api-version 2023-09-01 an `etag` that a
+//! write's `If-Match` must match (412 `PreconditionFailed`). Attaching an identity needs the
+//! `assign/action` on it; IMDS serves it once the operation has ended plus the IMDS identity
+//! delay.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use hyper::{Method, StatusCode};
 use joinery_azure::arm::{
@@ -13,7 +19,9 @@ use serde_json::Value;
 
 use super::auth::{Call, authorize, forbidden};
 use super::failure::{Failure, arm_error, check_container, invalid_content, method_not_allowed, not_found};
-use crate::azure::http::{Resp, json};
+use super::versions::compute_has_etags;
+use crate::azure::Emulator;
+use crate::azure::http::{Req, Resp, json};
 use crate::azure::state::{ArmState, SystemIdentity, Vm};
 
 /// VMs per list page (small, so clients must follow `nextLink`).
@@ -44,6 +52,7 @@ pub(super) fn resource(s: &ArmState, vm: &Vm) -> VirtualMachine {
         name: vm.name.clone(),
         resource_type: VM_TYPE.into(),
         location: Some(vm.location.clone()),
+        etag: None,
         tags: Tags::new(),
         properties: VmProperties {
             vm_id: Some(vm.vm_id.clone()),
@@ -53,6 +62,19 @@ pub(super) fn resource(s: &ArmState, vm: &Vm) -> VirtualMachine {
         },
         identity,
     }
+}
+
+/// The VM as this request sees it: its `etag` (api-versions that have them) and, while an
+/// operation on it runs, `Updating`/`Creating`.
+fn answer(emu: &Emulator, req: &Req, s: &ArmState, vm: &Vm) -> VirtualMachine {
+    let mut v = resource(s, vm);
+    if compute_has_etags(req.param("api-version").unwrap_or_default()) {
+        v.etag = Some(format!("\"{}\"", vm.generation));
+    }
+    if let Some((state, _)) = emu.operations.running_on(&vm.id()) {
+        v.properties.provisioning_state = Some(state.into());
+    }
+    v
 }
 
 /// `GET …[/resourceGroups/{rg}]/providers/Microsoft.Compute/virtualMachines`.
@@ -74,7 +96,7 @@ pub(super) fn list(call: Call<'_>, sub: &str, rg: Option<&str>) -> Result<Resp, 
             .filter(|v| v.subscription.eq_ignore_ascii_case(sub))
             .filter(|v| rg.is_none_or(|rg| v.resource_group.eq_ignore_ascii_case(rg)))
             .filter(|v| s.allowed(&caller.principal, action, &v.id()))
-            .map(|v| resource(s, v))
+            .map(|v| answer(emu, req, s, v))
             .collect()
     });
     let skip: usize = req.param("$skiptoken").and_then(|t| t.parse().ok()).unwrap_or(0);
@@ -91,7 +113,7 @@ pub(super) fn list(call: Call<'_>, sub: &str, rg: Option<&str>) -> Result<Resp, 
     Ok(json(StatusCode::OK, &Page { value, next_link }))
 }
 
-/// `GET` or `PATCH …/virtualMachines/{name}`.
+/// `GET`, `PUT` or `PATCH …/virtualMachines/{name}`.
 pub(super) fn handle(call: Call<'_>, sub: &str, rg: &str, name: &str) -> Result<Resp, Failure> {
     let Call { emu, caller, req } = call;
     let scope = format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}");
@@ -101,49 +123,145 @@ pub(super) fn handle(call: Call<'_>, sub: &str, rg: &str, name: &str) -> Result<
             authorize(emu, caller, "Microsoft.Compute/virtualMachines/read", &scope)?;
             emu.arm.read(|s| check_container(s, sub, Some(rg)))?;
             emu.arm
-                .read(|s| s.vm_index(sub, rg, name).map(|i| resource(s, &s.vms[i])))
+                .read(|s| s.vm_index(sub, rg, name).map(|i| answer(emu, req, s, &s.vms[i])))
                 .map(|v| json(StatusCode::OK, &v))
                 .ok_or_else(missing)
         }
-        Method::PATCH => {
+        Method::PATCH | Method::PUT => {
             authorize(emu, caller, "Microsoft.Compute/virtualMachines/write", &scope)?;
             emu.arm.read(|s| check_container(s, sub, Some(rg)))?;
             let body: Value = super::failure::parse_body(req)?;
-            let Some(location) = emu.arm.read(|s| s.vm_index(sub, rg, name).map(|i| s.vms[i].location.clone())) else {
+            let creating = emu.arm.read(|s| s.vm_index(sub, rg, name).is_none());
+            if creating && req.method == Method::PATCH {
                 return Err(missing());
-            };
-            let patch = parse_patch(body)?;
+            }
+            let (patch, location) =
+                if req.method == Method::PATCH { (parse_patch(body)?, None) } else { parse_put(body)? };
             // Attaching an identity needs the assign action on it.
             let attached = patch.identity.iter().flat_map(|i| i.user_assigned_identities.iter().flatten());
             for (id, _) in attached.filter(|(_, v)| v.is_some()) {
                 authorize(emu, caller, "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action", id)?;
             }
-            let updated = emu.arm.write(|s| {
-                let i = s.vm_index(sub, rg, name).ok_or_else(missing)?;
-                if let Some(identity) = &patch.identity {
-                    patch_identity(s, i, identity)?;
-                }
-                Ok::<_, Failure>(resource(s, &s.vms[i]))
-            })?;
-            let op = emu.operations.succeeded();
-            let url = format!(
-                "{}/subscriptions/{sub}/providers/Microsoft.Compute/locations/{location}/operations/{op}?api-version={}",
-                emu.arm_endpoint,
-                req.param("api-version").unwrap_or_default()
-            );
-            let mut r = json(StatusCode::ACCEPTED, &updated);
-            if let Ok(v) = hyper::header::HeaderValue::from_str(&url) {
-                r.headers_mut().insert("azure-asyncoperation", v.clone());
-                r.headers_mut().insert(hyper::header::LOCATION, v);
-            }
-            r.headers_mut().insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from_static("0"));
-            Ok(r)
+            write(emu, req, [sub, rg, name], patch, location)
         }
         _ => Err(method_not_allowed(&format!(
-            "The devstack emulates GET and PATCH of virtual machines, not {}.",
+            "The devstack emulates GET, PUT and PATCH of virtual machines, not {}.",
             req.method
         ))),
     }
+}
+
+/// Applies a PATCH (or PUT, with the new VM's `location`) as a long-running operation.
+fn write(
+    emu: &Emulator,
+    req: &Req,
+    [sub, rg, name]: [&str; 3],
+    patch: VmPatch,
+    location: Option<String>,
+) -> Result<Resp, Failure> {
+    let version = req.param("api-version").unwrap_or_default();
+    let if_match = req.header("if-match").filter(|_| compute_has_etags(version)).map(str::to_string);
+    let (status, vm_key, newly_attached, op) = emu.arm.write(|s| {
+        let existing = s.vm_index(sub, rg, name);
+        let i = match (existing, &location) {
+            (Some(i), _) => i,
+            (None, Some(location)) => create(s, [sub, rg, name], location)?,
+            (None, None) => return Err(not_found(VM_TYPE, name, rg)),
+        };
+        let id = s.vms[i].id();
+        if existing.is_some() {
+            if let Some(op) = emu.operations.running_on(&id).map(|(_, op)| op) {
+                tracing::info!(vm = %id, %op, "VM write refused: an operation on it is running");
+                return Err(arm_error(
+                    StatusCode::CONFLICT,
+                    "ConflictingConcurrentWriteNotAllowed",
+                    "The operation was interrupted by a conflicting concurrent write on the same entity. Please retry later.",
+                ));
+            }
+            let etag = format!("\"{}\"", s.vms[i].generation);
+            if let Some(wanted) = if_match.as_deref().filter(|w| *w != "*" && *w != etag) {
+                tracing::info!(vm = %id, %wanted, %etag, "VM write refused: If-Match does not match");
+                return Err(arm_error(
+                    StatusCode::PRECONDITION_FAILED,
+                    "PreconditionFailed",
+                    &format!("Etag provided in if-match header {wanted} does not match etag {etag} of resource."),
+                ));
+            }
+        }
+        let before = s.vms[i].user_assigned.clone();
+        if let Some(identity) = &patch.identity {
+            patch_identity(s, i, identity, location.is_some())?;
+        }
+        let vm = &mut s.vms[i];
+        vm.generation += 1;
+        let newly: Vec<String> =
+            vm.user_assigned.iter().filter(|a| !before.iter().any(|b| b.eq_ignore_ascii_case(a))).cloned().collect();
+        let state = if existing.is_some() { "Updating" } else { "Creating" };
+        let op = emu.operations.start(&id, state, emu.realism.operation_duration);
+        let status = if existing.is_some() { StatusCode::OK } else { StatusCode::CREATED };
+        Ok::<_, Failure>((status, id, newly, op))
+    })?;
+    // The VM's host picks new identities up after the update, and IMDS serves them then.
+    let served_from = emu.operations.ends(&op).unwrap_or_else(Instant::now) + emu.realism.imds_identity_delay;
+    for identity in &newly_attached {
+        emu.pending_identities.serve_from(name, identity, served_from);
+    }
+    let body = emu.arm.read(|s| s.vm_index(sub, rg, name).map(|i| answer(emu, req, s, &s.vms[i])));
+    let location = emu.arm.read(|s| s.vm_index(sub, rg, name).map(|i| s.vms[i].location.clone())).unwrap_or_default();
+    let op_url = format!(
+        "{}/subscriptions/{sub}/providers/Microsoft.Compute/locations/{location}/operations/{op}?api-version={version}",
+        emu.arm_endpoint
+    );
+    tracing::info!(vm = %vm_key, %op, "VM update started");
+    let mut r = json(status, &body);
+    for (header, url) in [("azure-asyncoperation", op_url.clone()), ("location", format!("{op_url}&monitor=true"))] {
+        if let Ok(v) = hyper::header::HeaderValue::from_str(&url) {
+            r.headers_mut().insert(header, v);
+        }
+    }
+    Ok(r)
+}
+
+/// A new VM from a PUT; returns its index.
+fn create(s: &mut ArmState, [sub, rg, name]: [&str; 3], location: &str) -> Result<usize, Failure> {
+    if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+        return Err(arm_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+            &format!("The resource name '{name}' is invalid for a virtual machine."),
+        ));
+    }
+    let resource_group = s.resource_group(sub, rg).map(|g| g.name.clone()).unwrap_or_else(|| rg.to_string());
+    s.vms.push(Vm {
+        subscription: sub.to_ascii_lowercase(),
+        resource_group,
+        name: name.to_string(),
+        vm_id: uuid::Uuid::new_v4().to_string(),
+        location: location.to_string(),
+        system_assigned: None,
+        user_assigned: vec![],
+        generation: 0,
+    });
+    Ok(s.vms.len() - 1)
+}
+
+/// The PUT body: `location` (required) and `identity` (the full set: the VM gets exactly the
+/// identities named). Other properties are accepted and not kept.
+fn parse_put(body: Value) -> Result<(VmPatch, Option<String>), Failure> {
+    let Some(location) = body.get("location").and_then(Value::as_str).filter(|l| !l.is_empty()).map(str::to_string)
+    else {
+        return Err(arm_error(
+            StatusCode::BAD_REQUEST,
+            "LocationRequired",
+            "The location property is required for this definition.",
+        ));
+    };
+    let identity = body.get("identity").cloned().filter(|i| !i.is_null());
+    let patch = match identity {
+        None => VmPatch::default(),
+        Some(i) => parse_patch(serde_json::json!({ "identity": i }))?,
+    };
+    Ok((patch, Some(location)))
 }
 
 /// The PATCH body as [`VmPatch`]; an identity `type` ARM does not know is ARM's
@@ -162,11 +280,12 @@ fn parse_patch(body: Value) -> Result<VmPatch, Failure> {
     })
 }
 
-/// Applies an identity PATCH to VM `i` as ARM does: the `userAssignedIdentities` named are
-/// merged into (or, when `null`, removed from) the attached set, which `type` must describe.
-fn patch_identity(s: &mut ArmState, i: usize, identity: &VmIdentityPatch) -> Result<(), Failure> {
+/// Applies an identity block to VM `i` as ARM does: on PATCH the `userAssignedIdentities`
+/// named are merged into (or, when `null`, removed from) the attached set; on PUT (`replace`)
+/// they are the set. `type` must describe the result.
+fn patch_identity(s: &mut ArmState, i: usize, identity: &VmIdentityPatch, replace: bool) -> Result<(), Failure> {
     let (system, user) = (identity.kind.system_assigned(), identity.kind.user_assigned());
-    let mut attached = if user { s.vms[i].user_assigned.clone() } else { vec![] };
+    let mut attached = if user && !replace { s.vms[i].user_assigned.clone() } else { vec![] };
     if let Some(map) = &identity.user_assigned_identities {
         if !user && !map.is_empty() {
             return Err(arm_error(

@@ -31,7 +31,8 @@ use std::fmt;
 pub use attested::{AttestedSigner, attested_body};
 pub use pki::{EmulatorPki, EmulatorPkiConfig};
 pub use tokens::{
-    ManagedIdentityTokenSpec, TokenIssuer, imds_token_response, jwks, managed_identity_claims, openid_configuration,
+    ManagedIdentityTokenSpec, TokenIssuer, imds_token_response, jwks, jwks_v2, managed_identity_claims,
+    openid_configuration, openid_configuration_v2, v2_issuer,
 };
 
 /// Failures while creating emulator material.

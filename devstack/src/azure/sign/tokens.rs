@@ -175,6 +175,61 @@ pub fn openid_configuration(tid: &str, jwks_uri: &str, authority: &str) -> Value
     })
 }
 
+/// The v2.0 OIDC discovery document of tenant `tid`
+/// (`{authority}/{tid}/v2.0/.well-known/openid-configuration`), the one MSAL — and so every
+/// Azure SDK's `ClientSecretCredential` — reads: issuer
+/// `https://login.microsoftonline.com/{tid}/v2.0`, the v2.0 token endpoint (which takes
+/// `scope`, not `resource`) and the v2.0 keys. As with v1, the issuer is Azure's own string
+/// while the endpoints are the emulator's.
+pub fn openid_configuration_v2(tid: &str, authority: &str) -> Value {
+    let a = authority.trim_end_matches('/');
+    json!({
+        "token_endpoint": format!("{a}/{tid}/oauth2/v2.0/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "jwks_uri": format!("{a}/{tid}/discovery/v2.0/keys"),
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "issuer": v2_issuer(tid),
+        "request_uri_parameter_supported": false,
+        "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+        "authorization_endpoint": format!("{a}/{tid}/oauth2/v2.0/authorize"),
+        "device_authorization_endpoint": format!("{a}/{tid}/oauth2/v2.0/devicecode"),
+        "http_logout_supported": true,
+        "frontchannel_logout_supported": true,
+        "end_session_endpoint": format!("{a}/{tid}/oauth2/v2.0/logout"),
+        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
+        "kerberos_endpoint": format!("{a}/{tid}/kerberos"),
+        "tenant_region_scope": "NA",
+        "cloud_instance_name": "microsoftonline.com",
+        "cloud_graph_host_name": "graph.windows.net",
+        "msgraph_host": "graph.microsoft.com",
+        "rbac_url": "https://pas.windows.net",
+    })
+}
+
+/// The issuer of tenant `tid`'s v2.0 tokens.
+pub fn v2_issuer(tid: &str) -> String {
+    format!("https://login.microsoftonline.com/{tid}/v2.0")
+}
+
+/// A v2.0 JWKS: v2.0 keys also carry the `issuer` they sign for.
+pub fn jwks_v2(issuers: &[&TokenIssuer], issuer: &str) -> Value {
+    let keys: Vec<Value> = issuers
+        .iter()
+        .map(|i| {
+            let mut k = i.jwk();
+            if let Some(o) = k.as_object_mut() {
+                o.insert("issuer".into(), Value::String(issuer.to_string()));
+            }
+            k
+        })
+        .collect();
+    json!({ "keys": keys })
+}
+
 /// The IMDS `/metadata/identity/oauth2/token` success body for `token` issued from `spec`:
 /// every number is a JSON string, as IMDS sends it.
 pub fn imds_token_response(token: &str, spec: &ManagedIdentityTokenSpec) -> Value {

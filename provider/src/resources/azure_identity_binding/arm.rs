@@ -80,7 +80,10 @@ async fn ensure_assignment(
     let role = role_guid(role_definition_id).unwrap_or_default();
     let name = stable_guid(&[scope.trim_end_matches('/'), &role, principal_id]);
     let mut delay = Duration::from_secs(2);
-    for attempt in 1..=ASSIGNMENT_TRIES {
+    let started = std::time::Instant::now();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
         let existing = arm
             .list_role_assignments(scope, principal_id)
             .await
@@ -105,35 +108,45 @@ async fn ensure_assignment(
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(15));
             }
+            // Still replication lag after every try: say what is pending.
+            Err(e @ ArmError::Api { .. })
+                if matches!(e.code(), "PrincipalNotFound" | "RoleDefinitionDoesNotExist" | "RoleAssignmentExists") =>
+            {
+                return Err(Diagnostics::error(
+                    "Azure: the role assignment is still pending",
+                    format!(
+                        "Assigning role {role_definition_id} to principal {principal_id} on {scope}: ARM still answers {} \
+                         after {ASSIGNMENT_TRIES} tries over {}: {e}. This is Azure's replication delay after creating \
+                         the identity or the role; apply again in a few minutes.",
+                        e.code(),
+                        joinery_util::duration::format(Duration::from_secs(started.elapsed().as_secs()))
+                    ),
+                ));
+            }
             Err(e) => return Err(arm_error("creating the role assignment", e)),
         }
     }
-    Err(Diagnostics::error("Azure: error creating the role assignment", "gave up after retries"))
 }
 
-/// Attaches the identity unless already attached; returns whether it attached it.
+/// Attaches the identity unless already attached; returns whether it attached it. The change
+/// is computed from the VM as read and written with `If-Match`, re-read on a conflict, so a
+/// binding attaching another identity to the same VM at the same time is never undone.
 async fn attach(arm: &ArmClient, vm_id: &str, identity_id: &str) -> Result<bool, Diagnostics> {
-    let vm = arm.get_vm(vm_id).await.map_err(|e| vm_error(vm_id, "reading", e))?;
-    if has_identity(&vm, identity_id) {
-        return Ok(false);
-    }
-    arm.patch_vm_identity(vm_id, VmIdentityPatch::attach(&vm, identity_id))
+    let update = arm
+        .update_vm_identity(vm_id, |vm| {
+            (!has_identity(vm, identity_id)).then(|| VmIdentityPatch::attach(vm, identity_id))
+        })
         .await
         .map_err(|e| vm_error(vm_id, "attaching the identity to", e))?;
-    Ok(true)
+    Ok(update.patched)
 }
 
-/// Detaches the identity if attached (a deleted VM is fine).
+/// Detaches the identity if attached (a deleted VM is fine), keeping the VM's others.
 async fn detach(arm: &ArmClient, vm_id: &str, identity_id: &str) -> Result<(), Diagnostics> {
-    let vm = match arm.get_vm(vm_id).await {
-        Ok(vm) => vm,
-        Err(e) if e.is_not_found() => return Ok(()),
-        Err(e) => return Err(vm_error(vm_id, "reading", e)),
-    };
-    if !has_identity(&vm, identity_id) {
-        return Ok(());
-    }
-    match arm.patch_vm_identity(vm_id, VmIdentityPatch::detach(&vm, identity_id)).await {
+    let update = arm
+        .update_vm_identity(vm_id, |vm| has_identity(vm, identity_id).then(|| VmIdentityPatch::detach(vm, identity_id)))
+        .await;
+    match update {
         Ok(_) => Ok(()),
         Err(e) if e.is_not_found() => Ok(()),
         Err(e) => Err(vm_error(vm_id, "detaching the identity from", e)),
