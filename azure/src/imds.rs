@@ -20,7 +20,8 @@
 //! * **Retries** ([`RetryPolicy`]): 404, 410, 429, 5xx and transport errors are retried with
 //!   exponential backoff (2 s, 6 s, 14 s, 30 s, capped at 60 s by default) and full jitter
 //!   (each wait drawn from its upper half), honouring `Retry-After` when it asks for longer;
-//!   other 4xx are never retried. A retry budget bounds the whole sequence: a wait that would
+//!   other 4xx are never retried, except 400 "Identity not found", which IMDS also answers for an
+//!   identity attached a moment ago that has not reached the host yet. A retry budget bounds the whole sequence: a wait that would
 //!   overrun it ends the retries at once, with IMDS's last answer as the error, so a caller
 //!   with a deadline of its own reports "IMDS answered 500", not its own timeout.
 
@@ -150,6 +151,9 @@ impl ImdsError {
     fn retryable(&self) -> bool {
         match self {
             ImdsError::Unreachable { .. } => true,
+            // "Identity not found" is also IMDS's answer for an identity that was
+            // attached a moment ago and has not reached the host yet.
+            ImdsError::Status { status: 400, error, .. } => error.contains("Identity not found"),
             ImdsError::Status { status, .. } => matches!(status, 404 | 410 | 429) || (500..600).contains(status),
             _ => false,
         }

@@ -68,6 +68,30 @@ async fn the_retry_budget_ends_retries_with_the_last_answer() {
 }
 
 #[tokio::test]
+async fn a_newly_attached_identity_is_waited_for() {
+    let server = common::spawn(|_, n| {
+        if n < 3 {
+            Response::json(400, json!({"error": "invalid_request", "error_description": "Identity not found"}))
+        } else {
+            Response::json(200, json!({"access_token": "t", "expires_on": "1800000000", "resource": ARM_RESOURCE, "token_type": "Bearer"}))
+        }
+    })
+    .await;
+    client(&server.base).access_token(ARM_RESOURCE, None).await.unwrap();
+    assert_eq!(server.requests().len(), 3);
+    // Any other 400 is final.
+    let server = common::spawn(|_, _| {
+        Response::json(
+            400,
+            json!({"error": "invalid_request", "error_description": "Required metadata header not specified"}),
+        )
+    })
+    .await;
+    assert!(client(&server.base).access_token(ARM_RESOURCE, None).await.is_err());
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
 async fn retries_410_then_succeeds() {
     let server = common::spawn(|_, n| if n < 3 { Response::new(410, "") } else { Response::new(200, DOC) }).await;
     client(&server.base).attested_document("n").await.unwrap();
