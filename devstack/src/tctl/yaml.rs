@@ -230,6 +230,7 @@ pub(super) fn token_from_yaml(y: TokenYaml) -> Result<ProvisionTokenV2> {
             },
             ..Default::default()
         }),
+        status: None,
     })
 }
 

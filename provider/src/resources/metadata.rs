@@ -10,7 +10,8 @@ use joinery_teleport::proto::types::Metadata as LegacyMetadata;
 use serde::{Deserialize, Serialize};
 
 use super::convert;
-use joinery_tfplugin::framework::{AttributePath, Diagnostics, Maybe};
+use joinery_tfplugin::cty::Value;
+use joinery_tfplugin::framework::{AttributePath, Diagnostics, Maybe, Validator, validators};
 
 /// The metadata attribute's name; its `name` is what identifies the object.
 pub const ATTRIBUTE: &str = "metadata";
@@ -42,6 +43,26 @@ impl MetadataModel {
     pub fn path(attribute: &str) -> AttributePath {
         AttributePath::root(ATTRIBUTE).attr(attribute)
     }
+}
+
+/// `metadata.expires`: checked the way the official provider does
+/// (`MustTimeBeInFuture`), at plan time.
+pub fn expires_in_the_future() -> impl Validator {
+    validators::from_fn("must be an RFC 3339 time in the future, without fractional seconds", |value: &Value| {
+        value.as_str().and_then(|v| check_expires(v).err())
+    })
+}
+
+fn check_expires(v: &str) -> Result<(), String> {
+    let ts = convert::parse_time(v)?;
+    if ts.nanos != 0 {
+        return Err(format!("{v:?}: time must not contain fractional seconds"));
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    if ts.seconds <= now as i64 {
+        return Err(format!("{v:?} is in the past: it would expire before it is created. Set a future time."));
+    }
+    Ok(())
 }
 
 /// Either `Metadata` message.
