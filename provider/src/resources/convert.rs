@@ -122,6 +122,15 @@ pub fn labels(
     if kept.is_empty() && reference.is_null() { Maybe::Null } else { Maybe::Known(kept) }
 }
 
+/// Every label the server holds (an import's): null when there are none.
+pub fn all_labels(server: &HashMap<String, String>) -> Maybe<BTreeMap<String, String>> {
+    if server.is_empty() {
+        Maybe::Null
+    } else {
+        Maybe::Known(server.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+}
+
 /// A `map(list(string))`: null when empty and the reference is null.
 pub fn map_of_lists(
     server: &BTreeMap<String, Vec<String>>,

@@ -418,7 +418,8 @@ impl Gen<'_> {
         let _ = writeln!(self.out, "/// {what}");
         for f in m.fields() {
             let p = join(path, &descriptors::json_name(&f));
-            let reason = self.overlay.rules(&p).iter().find_map(|r| if let Rule::Omit(why) = r { Some(*why) } else { None });
+            let reason =
+                self.overlay.rules(&p).iter().find_map(|r| if let Rule::Omit(why) = r { Some(*why) } else { None });
             if let Some(why) = reason {
                 let _ = writeln!(self.out, "///\n/// Not carried: `{}` ({why}).", f.name());
             }

@@ -82,7 +82,7 @@ pub(super) fn to_state(b: &Bot, reference: &BotModel) -> BotModel {
         token_ttl: known_or_null(&reference.token_ttl),
         user_name: status.user_name.clone(),
         role_name: status.role_name.clone(),
-        metadata: if legacy { Maybe::Null } else { Maybe::Known(m.to_model(&reference.metadata.known_or_default())) },
+        metadata: if legacy { Maybe::Null } else { Maybe::Known(m.to_model(&reference.metadata)) },
         spec: if legacy {
             Maybe::Null
         } else {

@@ -38,7 +38,7 @@ pub(super) fn to_state(t: &ProvisionTokenV2, reference: &TokenModel) -> TokenMod
         kind: Maybe::Known(t.kind.clone()),
         sub_kind: convert::string(&t.sub_kind, &reference.sub_kind),
         version: Maybe::Known(t.version.clone()),
-        metadata: Maybe::Known(m.to_model(&reference.metadata.known_or_default())),
+        metadata: Maybe::Known(m.to_model(&reference.metadata)),
         spec: Maybe::Known(TokenSpec::to_state(&spec, &reference.spec.known_or_default())),
         status: convert::message(t.status.as_ref(), &reference.status),
     }
