@@ -9,6 +9,8 @@
 //!   configuration, so one Terraform run covers them all) round-trips:
 //!   HCL → Teleport → state, and Teleport → import → state;
 //! - the deprecated top-level bot layout still applies and updates in place.
+//!
+//! Long because it holds the HCL of every join method.
 
 // A test binary links every dependency and dev-dependency of its package;
 // unused ones are caught on the library target.

@@ -3,7 +3,8 @@
 //! `ProvisionTokenSpecV2<Method>.checkAndSetDefaults`), with Teleport's
 //! messages and the way its `trace` errors render them on the wire.
 //!
-//! One function per method; [`check`] is the switch. Defaults Teleport fills
+//! One function per method (long because Teleport has sixteen); [`check`]
+//! is the switch. Defaults Teleport fills
 //! in (a GitLab domain, a Kubernetes type, a bound keypair's recovery limit
 //! and registration secret) are filled in here too, so what the devstack
 //! stores is what a cluster stores.

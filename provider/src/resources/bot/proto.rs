@@ -10,7 +10,7 @@ use joinery_teleport::proto::teleport::header::v1::Metadata;
 use joinery_teleport::proto::teleport::machineid::v1::{Bot, BotSpec, Trait};
 
 use super::model::{BotModel, BotSpecModel, BotStatusModel};
-use super::schema::{SPEC, is_legacy, known_or_null};
+use super::schema::{SPEC, is_legacy};
 use crate::resources::convert::{self, ProtoModel};
 use crate::resources::metadata::{MetadataModel, ProtoMetadata};
 use joinery_tfplugin::framework::{AttributePath, Diagnostics, Maybe};
@@ -90,6 +90,12 @@ pub(super) fn to_state(b: &Bot, reference: &BotModel) -> BotModel {
         },
         status: Maybe::Known(status),
     }
+}
+
+/// A deprecated attribute with no effect: what was written stays, and one
+/// not known yet (a computed `token_ttl` the user left out) becomes null.
+fn known_or_null<T: Clone>(m: &Maybe<T>) -> Maybe<T> {
+    if m.is_unknown() { Maybe::Null } else { m.clone() }
 }
 
 /// The bot's name in either layout.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::model::BotModel;
 use joinery_tfplugin::cty::Value;
-use joinery_tfplugin::framework::{AttributePath, Diagnostics, Maybe, Schema, Validator, validators};
+use joinery_tfplugin::framework::{AttributePath, Diagnostics, Schema, Validator, validators};
 
 /// Largest `max_session_ttl` Teleport accepts for a bot.
 const MAX_SESSION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -90,9 +90,4 @@ pub(super) fn validate(config: &BotModel, diags: &mut Diagnostics) {
             ),
         );
     }
-}
-
-/// `Maybe` helpers the conversions share.
-pub(super) fn known_or_null<T: Clone>(m: &Maybe<T>) -> Maybe<T> {
-    if m.is_unknown() { Maybe::Null } else { m.clone() }
 }

@@ -230,6 +230,19 @@ mod tests {
             validate(azure(Value::List(vec![Value::object([("resource_groups", Value::Null)])]))),
             ["spec.azure.allow[0].subscription"]
         );
+        // Every join method with a block needs it, except bound_keypair's, which Teleport fills in.
+        let method = |m: &str, block: Option<Value>| {
+            let mut attrs = vec![("roles", Value::string_list(["Node"])), ("join_method", m.into())];
+            if let Some(b) = block {
+                attrs.push((m, b));
+            }
+            validate(spec(attrs))
+        };
+        assert_eq!(method("gitlab", None), ["spec.gitlab"]);
+        assert_eq!(method("azure_devops", None), ["spec.azure_devops"]);
+        assert!(method("gitlab", Some(Value::Unknown)).is_empty());
+        assert!(method("bound_keypair", None).is_empty());
+        assert!(method("token", None).is_empty() && method("ec2", None).is_empty());
     }
 
     #[test]

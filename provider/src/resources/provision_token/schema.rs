@@ -4,7 +4,7 @@
 //! modifier, and the cross-attribute rules Teleport would otherwise only
 //! report at apply.
 
-use super::model::TokenModel;
+use super::model::{TokenModel, TokenSpec};
 use joinery_tfplugin::cty::Value;
 use joinery_tfplugin::framework::plan_modifiers::{PlanModifierRequest, PlanModifierResponse};
 use joinery_tfplugin::framework::{AttributePath, Diagnostics, Maybe, PlanModifier, Schema, Validator, validators};
@@ -64,21 +64,6 @@ pub(super) fn spec_path(attribute: &str) -> AttributePath {
     AttributePath::root(SPEC).attr(attribute)
 }
 
-/// Join methods whose `spec.<method>` block Teleport requires, by block name.
-const METHODS_WITH_A_BLOCK: &[&str] = &[
-    "github",
-    "circleci",
-    "kubernetes",
-    "gitlab",
-    "gcp",
-    "spacelift",
-    "tpm",
-    "terraform_cloud",
-    "bitbucket",
-    "oracle",
-    "azure_devops",
-];
-
 /// Cross-attribute checks, each reported on the attribute at fault. Values
 /// may be unknown here; a check needing one that is not known yet waits.
 pub(super) fn validate(config: &TokenModel, diags: &mut Diagnostics) {
@@ -119,7 +104,7 @@ pub(super) fn validate(config: &TokenModel, diags: &mut Diagnostics) {
                 );
             }
         }
-    } else if METHODS_WITH_A_BLOCK.contains(&method) && block_is_null(spec, method) {
+    } else if needs_its_block(method) && block_is_null(spec, method) {
         diags.add_attribute_error(
             spec_path(method),
             format!("Missing {method} configuration"),
@@ -128,8 +113,16 @@ pub(super) fn validate(config: &TokenModel, diags: &mut Diagnostics) {
     }
 }
 
+/// Whether Teleport refuses `join_method = method` without `spec.<method>`:
+/// every method with a block of its own (from the protos), except
+/// `bound_keypair`, whose block Teleport fills in itself.
+fn needs_its_block(method: &str) -> bool {
+    method != "bound_keypair"
+        && TokenSpec::attributes().iter().any(|a| a.name == method && a.nested_attributes().is_some())
+}
+
 /// Whether `spec.<block>` is null in configuration (unknown is not null).
-fn block_is_null(spec: &super::model::TokenSpec, block: &str) -> bool {
+fn block_is_null(spec: &TokenSpec, block: &str) -> bool {
     match joinery_tfplugin::framework::model::to_value(spec) {
         Ok(v) => v.attr(block).is_null(),
         Err(_) => false,
