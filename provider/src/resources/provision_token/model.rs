@@ -7,6 +7,10 @@
 //! from and to the message by the rules of [`crate::resources::convert`]. It is as
 //! long as Teleport's messages are; every line comes from them.
 
+// The messages' literals end in `..Default::default()`, needed or not: a field
+// added to the protos then still compiles, and the staleness test says to regenerate.
+#![allow(clippy::needless_update)]
+
 use std::collections::BTreeMap;
 
 use joinery_teleport::proto::types as pb;
@@ -259,6 +263,7 @@ impl ProtoModel for TokenSpec {
             oracle: c::message_to_proto(&self.oracle, &at.attr("oracle"))?,
             bound_keypair: c::message_to_proto(&self.bound_keypair, &at.attr("bound_keypair"))?,
             azure_devops: c::message_to_proto(&self.azure_devops, &at.attr("azure_devops"))?,
+            ..Default::default()
         })
     }
 
@@ -334,6 +339,7 @@ impl ProtoModel for AwsRule {
             aws_regions: self.aws_regions.known_or_default(),
             aws_role: self.aws_role.known_or_default(),
             awsarn: self.aws_arn.known_or_default(),
+            ..Default::default()
         })
     }
 
@@ -408,6 +414,7 @@ impl ProtoModel for GitHub {
             enterprise_server_host: self.enterprise_server_host.known_or_default(),
             enterprise_slug: self.enterprise_slug.known_or_default(),
             static_jwks: self.static_jwks.known_or_default(),
+            ..Default::default()
         })
     }
 
@@ -479,6 +486,7 @@ impl ProtoModel for GitHubRule {
             actor: self.actor.known_or_default(),
             r#ref: self.r#ref.known_or_default(),
             ref_type: self.ref_type.known_or_default(),
+            ..Default::default()
         })
     }
 
@@ -527,6 +535,7 @@ impl ProtoModel for CircleCi {
         Ok(Self::Proto {
             allow: c::messages_to_proto(&self.allow, &at.attr("allow"))?,
             organization_id: self.organization_id.known_or_default(),
+            ..Default::default()
         })
     }
 
@@ -568,6 +577,7 @@ impl ProtoModel for CircleCiRule {
         Ok(Self::Proto {
             project_id: self.project_id.known_or_default(),
             context_id: self.context_id.known_or_default(),
+            ..Default::default()
         })
     }
 
@@ -624,6 +634,7 @@ impl ProtoModel for Kubernetes {
             r#type: self.r#type.known_or_default(),
             static_jwks: c::message_to_proto(&self.static_jwks, &at.attr("static_jwks"))?,
             oidc: c::message_to_proto(&self.oidc, &at.attr("oidc"))?,
+            ..Default::default()
         })
     }
 
@@ -658,7 +669,7 @@ impl ProtoModel for KubernetesRule {
     type Proto = pb::provision_token_spec_v2_kubernetes::Rule;
 
     fn to_proto(&self, _at: &AttributePath) -> Result<Self::Proto, Diagnostics> {
-        Ok(Self::Proto { service_account: self.service_account.known_or_default() })
+        Ok(Self::Proto { service_account: self.service_account.known_or_default(), ..Default::default() })
     }
 
     fn to_state(server: &Self::Proto, reference: &Self) -> Self {
@@ -688,7 +699,7 @@ impl ProtoModel for KubernetesStaticJwksConfig {
     type Proto = pb::provision_token_spec_v2_kubernetes::StaticJwksConfig;
 
     fn to_proto(&self, _at: &AttributePath) -> Result<Self::Proto, Diagnostics> {
-        Ok(Self::Proto { jwks: self.jwks.known_or_default() })
+        Ok(Self::Proto { jwks: self.jwks.known_or_default(), ..Default::default() })
     }
 
     fn to_state(server: &Self::Proto, reference: &Self) -> Self {
@@ -730,6 +741,7 @@ impl ProtoModel for KubernetesOidcConfig {
         Ok(Self::Proto {
             issuer: self.issuer.known_or_default(),
             insecure_allow_http_issuer: self.insecure_allow_http_issuer.known_or_default(),
+            ..Default::default()
         })
     }
 
@@ -765,7 +777,7 @@ impl ProtoModel for Azure {
     type Proto = pb::ProvisionTokenSpecV2Azure;
 
     fn to_proto(&self, at: &AttributePath) -> Result<Self::Proto, Diagnostics> {
-        Ok(Self::Proto { allow: c::messages_to_proto(&self.allow, &at.attr("allow"))? })
+        Ok(Self::Proto { allow: c::messages_to_proto(&self.allow, &at.attr("allow"))?, ..Default::default() })
     }
 
     fn to_state(server: &Self::Proto, reference: &Self) -> Self {
@@ -805,6 +817,7 @@ impl ProtoModel for AzureRule {
         Ok(Self::Proto {
             subscription: self.subscription.known_or_default(),
             resource_groups: self.resource_groups.known_or_default(),
+            ..Default::default()
         })
     }
 
@@ -857,6 +870,7 @@ impl ProtoModel for GitLab {
             allow: c::messages_to_proto(&self.allow, &at.attr("allow"))?,
             domain: self.domain.known_or_default(),
             static_jwks: self.static_jwks.known_or_default(),
+            ..Default::default()
         })
     }
 
@@ -998,6 +1012,7 @@ impl ProtoModel for GitLabRule {
             ci_config_ref_uri: self.ci_config_ref_uri.known_or_default(),
             deployment_tier: self.deployment_tier.known_or_default(),
             project_visibility: self.project_visibility.known_or_default(),
+            ..Default::default()
         })
     }
 
@@ -1047,7 +1062,7 @@ impl ProtoModel for Gcp {
     type Proto = pb::ProvisionTokenSpecV2gcp;
 
     fn to_proto(&self, at: &AttributePath) -> Result<Self::Proto, Diagnostics> {
-        Ok(Self::Proto { allow: c::messages_to_proto(&self.allow, &at.attr("allow"))? })
+        Ok(Self::Proto { allow: c::messages_to_proto(&self.allow, &at.attr("allow"))?, ..Default::default() })
     }
 
     fn to_state(server: &Self::Proto, reference: &Self) -> Self {
@@ -1093,6 +1108,7 @@ impl ProtoModel for GcpRule {
             project_i_ds: self.project_ids.known_or_default(),
             locations: self.locations.known_or_default(),
             service_accounts: self.service_accounts.known_or_default(),
+            ..Default::default()
         })
     }
 
@@ -1144,6 +1160,7 @@ impl ProtoModel for Spacelift {
             allow: c::messages_to_proto(&self.allow, &at.attr("allow"))?,
             hostname: self.hostname.known_or_default(),
             enable_glob_matching: self.enable_glob_matching.known_or_default(),
+            ..Default::default()
         })
     }
 
@@ -1206,6 +1223,7 @@ impl ProtoModel for SpaceliftRule {
             caller_id: self.caller_id.known_or_default(),
             caller_type: self.caller_type.known_or_default(),
             scope: self.scope.known_or_default(),
+            ..Default::default()
         })
     }
 
@@ -1254,6 +1272,7 @@ impl ProtoModel for Tpm {
         Ok(Self::Proto {
             allow: c::messages_to_proto(&self.allow, &at.attr("allow"))?,
             ek_cert_allowed_c_as: self.ekcert_allowed_cas.known_or_default(),
+            ..Default::default()
         })
     }
 
@@ -1310,6 +1329,7 @@ impl ProtoModel for TpmRule {
             description: self.description.known_or_default(),
             ek_public_hash: self.ek_public_hash.known_or_default(),
             ek_certificate_serial: self.ek_certificate_serial.known_or_default(),
+            ..Default::default()
         })
     }
 
@@ -1368,6 +1388,7 @@ impl ProtoModel for TerraformCloud {
             allow: c::messages_to_proto(&self.allow, &at.attr("allow"))?,
             audience: self.audience.known_or_default(),
             hostname: self.hostname.known_or_default(),
+            ..Default::default()
         })
     }
 
@@ -1447,6 +1468,7 @@ impl ProtoModel for TerraformCloudRule {
             workspace_id: self.workspace_id.known_or_default(),
             workspace_name: self.workspace_name.known_or_default(),
             run_phase: self.run_phase.known_or_default(),
+            ..Default::default()
         })
     }
 
@@ -1505,6 +1527,7 @@ impl ProtoModel for Bitbucket {
             allow: c::messages_to_proto(&self.allow, &at.attr("allow"))?,
             audience: self.audience.known_or_default(),
             identity_provider_url: self.identity_provider_url.known_or_default(),
+            ..Default::default()
         })
     }
 
@@ -1565,6 +1588,7 @@ impl ProtoModel for BitbucketRule {
             repository_uuid: self.repository_uuid.known_or_default(),
             deployment_environment_uuid: self.deployment_environment_uuid.known_or_default(),
             branch_name: self.branch_name.known_or_default(),
+            ..Default::default()
         })
     }
 
@@ -1602,7 +1626,7 @@ impl ProtoModel for Oracle {
     type Proto = pb::ProvisionTokenSpecV2Oracle;
 
     fn to_proto(&self, at: &AttributePath) -> Result<Self::Proto, Diagnostics> {
-        Ok(Self::Proto { allow: c::messages_to_proto(&self.allow, &at.attr("allow"))? })
+        Ok(Self::Proto { allow: c::messages_to_proto(&self.allow, &at.attr("allow"))?, ..Default::default() })
     }
 
     fn to_state(server: &Self::Proto, reference: &Self) -> Self {
@@ -1650,6 +1674,7 @@ impl ProtoModel for OracleRule {
             tenancy: self.tenancy.known_or_default(),
             parent_compartments: self.parent_compartments.known_or_default(),
             regions: self.regions.known_or_default(),
+            ..Default::default()
         })
     }
 
@@ -1702,6 +1727,7 @@ impl ProtoModel for BoundKeypair {
             onboarding: c::message_to_proto(&self.onboarding, &at.attr("onboarding"))?,
             recovery: c::message_to_proto(&self.recovery, &at.attr("recovery"))?,
             rotate_after: c::timestamp_to_proto(&self.rotate_after, &at.attr("rotate_after"))?,
+            ..Default::default()
         })
     }
 
@@ -1764,6 +1790,7 @@ impl ProtoModel for BoundKeypairOnboardingSpec {
             initial_public_key: self.initial_public_key.known_or_default(),
             registration_secret: self.registration_secret.known_or_default(),
             must_register_before: c::timestamp_to_proto(&self.must_register_before, &at.attr("must_register_before"))?,
+            ..Default::default()
         })
     }
 
@@ -1819,7 +1846,11 @@ impl ProtoModel for BoundKeypairRecoverySpec {
     type Proto = pb::provision_token_spec_v2_bound_keypair::RecoverySpec;
 
     fn to_proto(&self, _at: &AttributePath) -> Result<Self::Proto, Diagnostics> {
-        Ok(Self::Proto { limit: self.limit.known_or_default(), mode: self.mode.known_or_default() })
+        Ok(Self::Proto {
+            limit: self.limit.known_or_default(),
+            mode: self.mode.known_or_default(),
+            ..Default::default()
+        })
     }
 
     fn to_state(server: &Self::Proto, reference: &Self) -> Self {
@@ -1863,6 +1894,7 @@ impl ProtoModel for AzureDevops {
         Ok(Self::Proto {
             allow: c::messages_to_proto(&self.allow, &at.attr("allow"))?,
             organization_id: self.organization_id.known_or_default(),
+            ..Default::default()
         })
     }
 
@@ -1950,6 +1982,7 @@ impl ProtoModel for AzureDevopsRule {
             repository_uri: self.repository_uri.known_or_default(),
             repository_version: self.repository_version.known_or_default(),
             repository_ref: self.repository_ref.known_or_default(),
+            ..Default::default()
         })
     }
 
@@ -1990,7 +2023,10 @@ impl ProtoModel for TokenStatus {
     type Proto = pb::ProvisionTokenStatusV2;
 
     fn to_proto(&self, at: &AttributePath) -> Result<Self::Proto, Diagnostics> {
-        Ok(Self::Proto { bound_keypair: c::message_to_proto(&self.bound_keypair, &at.attr("bound_keypair"))? })
+        Ok(Self::Proto {
+            bound_keypair: c::message_to_proto(&self.bound_keypair, &at.attr("bound_keypair"))?,
+            ..Default::default()
+        })
     }
 
     fn to_state(server: &Self::Proto, reference: &Self) -> Self {
@@ -2071,6 +2107,7 @@ impl ProtoModel for BoundKeypairStatus {
             recovery_count: self.recovery_count.known_or_default(),
             last_recovered_at: c::timestamp_to_proto(&self.last_recovered_at, &at.attr("last_recovered_at"))?,
             last_rotated_at: c::timestamp_to_proto(&self.last_rotated_at, &at.attr("last_rotated_at"))?,
+            ..Default::default()
         })
     }
 
