@@ -6,6 +6,12 @@
 //! and it keeps the deprecated top-level attributes of the first
 //! `teleport_bot` so old configurations still apply. `protogen` turns this
 //! and the protos into `model.rs`.
+//!
+//! Matched: the v18 reference page
+//! (<https://goteleport.com/docs/reference/infrastructure-as-code/terraform-provider/resources/bot/>,
+//! whose `metadata`, `spec` and `status` say "Requires provider v18.4.0 or
+//! newer.", a note about the official provider's own versions left out here)
+//! and the schema in `resource_teleport_bot.go` behind it.
 
 use crate::resources::protogen::{Extra, ExtraType, Overlay, Rule::*};
 

@@ -4,6 +4,11 @@
 //! and the published reference page), Joinery's validators and deliberate
 //! improvements, and the values the server fills in itself. `protogen`
 //! turns this and the protos into `model.rs`.
+//!
+//! Matched: Teleport v18's reference page, gravitational/teleport@1c075a17
+//! `docs/pages/reference/infrastructure-as-code/terraform-provider/resources/provision_token.mdx`
+//! (<https://goteleport.com/docs/reference/infrastructure-as-code/terraform-provider/resources/provision_token/>);
+//! the protos' header says where their text comes from.
 
 use crate::resources::protogen::{Extra, ExtraType, Overlay, Rule::*};
 
