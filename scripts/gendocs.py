@@ -73,7 +73,7 @@ def render_block(block):
 def example(kind, name):
     d = os.path.join(ROOT, "examples", kind, name)
     files = sorted(f for f in os.listdir(d) if f.endswith(".tf")) if os.path.isdir(d) else []
-    return "\n".join(open(os.path.join(d, f)).read().rstrip() for f in files)
+    return "\n\n".join(open(os.path.join(d, f)).read().rstrip() for f in files)
 
 
 def page(title, subcategory, description, ex, block, import_note=None):

@@ -12,7 +12,11 @@ use joinery_teleport::join::{self, JoinService, JoinedCerts};
 use joinery_teleport::keys::KeyPair;
 use joinery_teleport::proto::legacy::UserCertsRequest;
 use joinery_teleport::proto::teleport::join::v1;
-use joinery_teleport::proto::types::{ProvisionTokenSpecV2Azure, provision_token_spec_v2_azure};
+use joinery_teleport::proto::types::{
+    ProvisionTokenSpecV2Azure, ProvisionTokenSpecV2GitLab, ProvisionTokenSpecV2Kubernetes,
+    ProvisionTokenSpecV2Spacelift, ProvisionTokenSpecV2tpm, TokenRule, provision_token_spec_v2_azure,
+    provision_token_spec_v2_git_lab, provision_token_spec_v2_kubernetes,
+};
 use joinery_teleport::{Credentials, Error};
 use joinery_testkit::Devstack;
 
@@ -79,6 +83,119 @@ async fn token_validation_matches_teleport() {
     assert!(matches!(admin.create_token(azure).await, Err(Error::BadParameter(m)) if m.contains("subscription")));
     // Nothing was stored by the rejected writes.
     assert!(admin.get_tokens().await.unwrap().is_empty());
+}
+
+/// A `Bot` token for `robot` with `join_method` and `edit` applied to its spec.
+fn method_token(
+    name: &str,
+    method: &str,
+    edit: impl FnOnce(&mut joinery_teleport::proto::types::ProvisionTokenSpecV2),
+) -> joinery_teleport::proto::types::ProvisionTokenV2 {
+    let mut t = token(name, "robot");
+    let spec = t.spec.as_mut().unwrap();
+    spec.join_method = method.into();
+    edit(spec);
+    t
+}
+
+#[tokio::test]
+async fn join_method_rules_and_messages_are_teleports() {
+    let stack = Devstack::start();
+    let admin = stack.admin().await;
+    let gitlab_rule =
+        |r: provision_token_spec_v2_git_lab::Rule| ProvisionTokenSpecV2GitLab { allow: vec![r], ..Default::default() };
+    let cases: Vec<(joinery_teleport::proto::types::ProvisionTokenV2, &str)> = vec![
+        (
+            method_token("m1", "gitlab", |_| {}),
+            "\"gitlab\" configuration must be provided for the join method \"gitlab\"",
+        ),
+        (
+            method_token("m2", "gitlab", |s| s.git_lab = Some(gitlab_rule(Default::default()))),
+            "the \"gitlab\" join method requires allow rules with at least one of ['sub', 'project_path', 'namespace_path', 'ci_config_ref_uri'] to ensure security.",
+        ),
+        (
+            method_token("m3", "kubernetes", |s| {
+                s.kubernetes = Some(ProvisionTokenSpecV2Kubernetes {
+                    allow: vec![provision_token_spec_v2_kubernetes::Rule { service_account: "no-namespace".into() }],
+                    ..Default::default()
+                })
+            }),
+            "spec.kubernetes:\n\tallow[0].service_account: name of service account should be in format \"namespace:service_account\", got \"no-namespace\" instead",
+        ),
+        (
+            method_token("m4", "spacelift", |s| s.spacelift = Some(ProvisionTokenSpecV2Spacelift::default())),
+            "spec.spacelift: failed validation\n\thostname: should be set to the hostname of the spacelift tenant",
+        ),
+        (
+            method_token("m5", "tpm", |s| {
+                s.tpm =
+                    Some(ProvisionTokenSpecV2tpm { ek_cert_allowed_c_as: vec!["not pem".into()], ..Default::default() })
+            }),
+            "spec.tpm: failed validation\n\tekcert_allowed_cas[0]: no pem block found",
+        ),
+        (
+            method_token("m6", "iam", |s| {
+                s.allow = vec![TokenRule {
+                    aws_regions: vec!["us-east-1".into()],
+                    aws_account: "1".into(),
+                    ..Default::default()
+                }]
+            }),
+            "the \"iam\" join method does not support the \"aws_regions\" parameter",
+        ),
+        (
+            method_token("m7", "token", |s| {
+                s.allow = vec![TokenRule { aws_account: "1".into(), ..Default::default() }]
+            }),
+            "allow rules are not compatible with the \"token\" join method",
+        ),
+        (
+            method_token("m8", "azure_devops", |_| {}),
+            "spec.azure_devops: must be configured for the join method \"azure_devops\"",
+        ),
+        (method_token("m9", "env0", |_| {}), "unknown join method \"env0\""),
+    ];
+    for (t, expected) in cases {
+        match admin.create_token(t).await {
+            Err(Error::BadParameter(m)) => assert_eq!(m, expected),
+            other => panic!("expected BadParameter {expected:?}, got {other:?}"),
+        }
+    }
+    assert!(admin.get_tokens().await.unwrap().is_empty(), "nothing stored");
+}
+
+#[tokio::test]
+async fn tokens_keep_every_field_and_teleports_defaults() {
+    let stack = Devstack::start();
+    let admin = stack.admin().await;
+    // Defaults Teleport fills in: a GitLab domain, an explicit false nullable bool kept.
+    let gitlab = method_token("gitlab-ci", "gitlab", |s| {
+        s.git_lab = Some(ProvisionTokenSpecV2GitLab {
+            allow: vec![provision_token_spec_v2_git_lab::Rule {
+                project_path: "group/project".into(),
+                ref_protected: Some(joinery_teleport::proto::types::BoolValue { value: false }),
+                ..Default::default()
+            }],
+            static_jwks: "{\"keys\":[]}".into(),
+            ..Default::default()
+        })
+    });
+    admin.create_token(gitlab.clone()).await.unwrap();
+    let got = admin.get_token("gitlab-ci").await.unwrap().spec.unwrap().git_lab.unwrap();
+    assert_eq!(got.domain, "gitlab.com");
+    assert_eq!(got.static_jwks, "{\"keys\":[]}");
+    assert_eq!(got.allow[0].ref_protected.as_ref().map(|b| b.value), Some(false));
+
+    // A bound-keypair token gets its recovery limit and a registration secret,
+    // the configured one when there is one; an update keeps the issued secret.
+    admin.create_token(method_token("bk", "bound_keypair", |_| {})).await.unwrap();
+    let got = admin.get_token("bk").await.unwrap();
+    assert_eq!(got.spec.as_ref().unwrap().bound_keypair.as_ref().unwrap().recovery.as_ref().unwrap().limit, 1);
+    let secret = got.status.as_ref().unwrap().bound_keypair.as_ref().unwrap().registration_secret.clone();
+    assert_eq!(secret.len(), 32);
+    admin.upsert_token(got.clone()).await.unwrap();
+    let again = admin.get_token("bk").await.unwrap();
+    assert_eq!(again.status.unwrap().bound_keypair.unwrap().registration_secret, secret);
 }
 
 #[tokio::test]

@@ -31,3 +31,5 @@ pub mod teleport {
         }
     }
 }
+
+pub mod descriptors;

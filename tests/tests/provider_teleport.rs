@@ -251,6 +251,15 @@ fn plan_time_validation_errors_name_the_attribute() {
             "Missing Azure allow rules",
             "spec",
         ),
+        (
+            r#"spec = {
+    roles = ["Bot"]
+    bot_name = "b"
+    join_method = "gitlab"
+  }"#,
+            "Missing gitlab configuration",
+            "spec",
+        ),
         (r#"spec = { roles = ["Node"], bot_name = "b" }"#, "bot_name requires the Bot role", "bot_name"),
         (r#"spec = { roles = ["Bot"] }"#, "Missing bot_name", "spec"),
     ];

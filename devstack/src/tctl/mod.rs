@@ -15,6 +15,7 @@ use joinery_teleport::proto::teleport::machineid::v1::{Bot, BotSpec};
 use joinery_teleport::proto::types::{Metadata, ProvisionTokenSpecV2, ProvisionTokenV2};
 use joinery_teleport::{Client, ClientConfig, Credentials, RetryPolicy};
 use serde::Serialize;
+use serde_yaml_ng::Value as Yaml;
 
 use crate::up::DevstackInfo;
 
@@ -99,19 +100,18 @@ async fn connect(dir: &Path) -> Result<Client> {
 
 mod yaml;
 
-use yaml::{BotYaml, Header, TokenYaml, bot_from_yaml, bot_to_yaml, token_from_yaml, token_to_yaml};
+use yaml::{BOT, TOKEN, from_yaml, kind_of, to_yaml};
 
 // ---- Commands -------------------------------------------------------------
 
 async fn create(client: &Client, file: &Path, force: bool) -> Result<()> {
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let header: Header =
+    let resource: Yaml =
         serde_yaml_ng::from_str(&text).with_context(|| format!("{}: not a Teleport resource", file.display()))?;
-    match header.kind.as_str() {
+    match kind_of(&resource).unwrap_or_default() {
         "token" => {
-            let y: TokenYaml =
-                serde_yaml_ng::from_str(&text).with_context(|| format!("{}: invalid token", file.display()))?;
-            let token = token_from_yaml(y).with_context(|| format!("{}", file.display()))?;
+            let token: ProvisionTokenV2 =
+                from_yaml(TOKEN, &resource).with_context(|| format!("{}: invalid token", file.display()))?;
             let name = token.metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default();
             if force {
                 client.upsert_token(token).await?;
@@ -121,9 +121,7 @@ async fn create(client: &Client, file: &Path, force: bool) -> Result<()> {
             println!("provision_token {:?} has been {}", mask(&name), if force { "updated" } else { "created" });
         }
         "bot" => {
-            let y: BotYaml =
-                serde_yaml_ng::from_str(&text).with_context(|| format!("{}: invalid bot", file.display()))?;
-            let bot = bot_from_yaml(y)?;
+            let bot: Bot = from_yaml(BOT, &resource).with_context(|| format!("{}: invalid bot", file.display()))?;
             let name = bot.metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default();
             if force {
                 client.upsert_bot(bot).await?;
@@ -153,14 +151,15 @@ fn print<T: Serialize>(items: &[T], format: &str) -> Result<()> {
 
 async fn get(client: &Client, resource: &str, format: &str) -> Result<()> {
     match resource.split_once('/') {
-        Some(("token" | "tokens", name)) => print(&[token_to_yaml(&client.get_token(name).await?)], format),
-        Some(("bot" | "bots", name)) => print(&[bot_to_yaml(&client.get_bot(name).await?)], format),
+        Some(("token" | "tokens", name)) => print(&[to_yaml(TOKEN, &client.get_token(name).await?)?], format),
+        Some(("bot" | "bots", name)) => print(&[to_yaml(BOT, &client.get_bot(name).await?)?], format),
         None if resource == "tokens" || resource == "token" => {
-            let tokens: Vec<TokenYaml> = client.get_tokens().await?.iter().map(token_to_yaml).collect();
+            let tokens: Vec<Yaml> =
+                client.get_tokens().await?.iter().map(|t| to_yaml(TOKEN, t)).collect::<Result<_>>()?;
             print(&tokens, format)
         }
         None if resource == "bots" || resource == "bot" => {
-            let bots: Vec<BotYaml> = client.list_bots().await?.iter().map(bot_to_yaml).collect();
+            let bots: Vec<Yaml> = client.list_bots().await?.iter().map(|b| to_yaml(BOT, b)).collect::<Result<_>>()?;
             print(&bots, format)
         }
         _ => bail!("unsupported resource {resource:?} (use token/NAME, bot/NAME, tokens or bots)"),

@@ -3,7 +3,8 @@
 //!
 //! * [`ca`]: the cluster's certificate authorities.
 //! * [`store`]: persisted tokens, bots, users, roles and bot instances.
-//! * [`resources`]: Teleport's validation rules for tokens and bots.
+//! * [`resources`], [`token_methods`]: Teleport's validation rules for
+//!   tokens (each join method's part) and bots.
 //! * [`auth`], [`bots`], [`join`]: the gRPC services; [`delegated`]: the
 //!   registry of join methods other than `token` (Azure's is registered by
 //!   the Azure emulator).
@@ -21,6 +22,7 @@ pub mod join;
 pub mod listener;
 pub mod resources;
 pub mod store;
+pub mod token_methods;
 
 use std::time::{Duration, SystemTime};
 

@@ -1,4 +1,5 @@
-//! Teleport's rules for token and bot resources (`CheckAndSetDefaults`).
+//! Teleport's rules for token and bot resources (`CheckAndSetDefaults`);
+//! each join method's part of a token is in [`super::token_methods`].
 //!
 //! The devstack applies these on every write, with Teleport's wording, so
 //! a resource the devstack accepts is one a real cluster accepts too.
@@ -29,26 +30,6 @@ pub const SYSTEM_ROLES: &[&str] = &[
     "MDM",
     "OpenSSH",
     "AccessGraph",
-];
-
-/// Join methods a token may name.
-pub const JOIN_METHODS: &[&str] = &[
-    "token",
-    "ec2",
-    "iam",
-    "github",
-    "circleci",
-    "kubernetes",
-    "azure",
-    "gitlab",
-    "gcp",
-    "spacelift",
-    "tpm",
-    "terraform_cloud",
-    "bitbucket",
-    "oracle",
-    "azure_devops",
-    "bound_keypair",
 ];
 
 /// Default and largest `max_session_ttl` of a bot, in seconds.
@@ -93,44 +74,12 @@ pub fn check_token(t: &mut ProvisionTokenV2) -> Result<(), Status> {
     }
     let has_bot = spec.roles.iter().any(|r| r == "Bot");
     if has_bot && spec.bot_name.is_empty() {
-        return Err(Status::invalid_argument("token with \"Bot\" role must set bot_name"));
+        return Err(Status::invalid_argument("token with role \"Bot\" must set bot_name"));
     }
     if !has_bot && !spec.bot_name.is_empty() {
-        return Err(Status::invalid_argument("can only set bot_name on token with \"Bot\" role"));
+        return Err(Status::invalid_argument("can only set bot_name on token with role \"Bot\""));
     }
-    if spec.join_method.is_empty() {
-        spec.join_method = if spec.allow.is_empty() { "token" } else { "ec2" }.into();
-    }
-    if !JOIN_METHODS.contains(&spec.join_method.as_str()) {
-        return Err(Status::invalid_argument(format!("unknown join method {:?}", spec.join_method)));
-    }
-    match spec.join_method.as_str() {
-        "azure" => {
-            let azure = spec.azure.as_ref().ok_or_else(|| {
-                Status::invalid_argument("spec.azure: must be configured for the join method \"azure\"")
-            })?;
-            if azure.allow.is_empty() {
-                return Err(Status::invalid_argument("the \"azure\" join method requires defined azure allow rules"));
-            }
-            if azure.allow.iter().any(|r| r.subscription.is_empty()) {
-                return Err(Status::invalid_argument(
-                    "the \"azure\" join method requires azure allow rules with non-empty subscription",
-                ));
-            }
-        }
-        "ec2" | "iam" => {
-            if spec.allow.is_empty() {
-                return Err(Status::invalid_argument(format!(
-                    "the {:?} join method requires defined token allow rules",
-                    spec.join_method
-                )));
-            }
-            if spec.join_method == "ec2" && spec.awsiidttl == 0 {
-                spec.awsiidttl = 5 * 60 * 1_000_000_000;
-            }
-        }
-        _ => {}
-    }
+    super::token_methods::check(t)?;
     Ok(())
 }
 

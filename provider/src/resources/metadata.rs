@@ -10,7 +10,8 @@ use joinery_teleport::proto::types::Metadata as LegacyMetadata;
 use serde::{Deserialize, Serialize};
 
 use super::convert;
-use joinery_tfplugin::framework::{AttributePath, Diagnostics, Maybe};
+use joinery_tfplugin::cty::Value;
+use joinery_tfplugin::framework::{AttributePath, Diagnostics, Maybe, Validator, validators};
 
 /// The metadata attribute's name; its `name` is what identifies the object.
 pub const ATTRIBUTE: &str = "metadata";
@@ -44,11 +45,34 @@ impl MetadataModel {
     }
 }
 
+/// `metadata.expires`: checked the way the official provider does
+/// (`MustTimeBeInFuture`), at plan time.
+pub fn expires_in_the_future() -> impl Validator {
+    validators::from_fn("must be an RFC 3339 time in the future, without fractional seconds", |value: &Value| {
+        value.as_str().and_then(|v| check_expires(v).err())
+    })
+}
+
+fn check_expires(v: &str) -> Result<(), String> {
+    let ts = convert::parse_time(v)?;
+    if ts.nanos != 0 {
+        return Err(format!("{v:?}: time must not contain fractional seconds"));
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    if ts.seconds <= now as i64 {
+        return Err(format!("{v:?} is in the past: it would expire before it is created. Set a future time."));
+    }
+    Ok(())
+}
+
 /// Either `Metadata` message.
 pub trait ProtoMetadata: Sized {
     /// The state of the server's metadata; `reference` decides null versus
-    /// empty and whose spelling is kept (see [`convert`]).
-    fn to_model(&self, reference: &MetadataModel) -> MetadataModel;
+    /// empty and whose spelling is kept (see [`convert`]). A null reference
+    /// is an import (or a data source): with no configuration to compare
+    /// with, every label the server holds is shown, server-managed ones too
+    /// — a configuration written for the official provider lists them.
+    fn to_model(&self, reference: &Maybe<MetadataModel>) -> MetadataModel;
 
     /// The message for a plan, for the object named `name`.
     fn from_model(model: &MetadataModel, name: String) -> Result<Self, Diagnostics>;
@@ -58,7 +82,13 @@ pub trait ProtoMetadata: Sized {
 macro_rules! proto_metadata {
     ($($message:ty),+) => {$(
         impl ProtoMetadata for $message {
-            fn to_model(&self, reference: &MetadataModel) -> MetadataModel {
+            fn to_model(&self, reference: &Maybe<MetadataModel>) -> MetadataModel {
+                let labels = if reference.is_null() {
+                    convert::all_labels(&self.labels)
+                } else {
+                    convert::labels(&self.labels, &reference.known_or_default().labels)
+                };
+                let reference = reference.known_or_default();
                 MetadataModel {
                     name: Maybe::Known(self.name.clone()),
                     namespace: Maybe::Known(if self.namespace.is_empty() {
@@ -67,7 +97,7 @@ macro_rules! proto_metadata {
                         self.namespace.clone()
                     }),
                     description: convert::string(&self.description, &reference.description),
-                    labels: convert::labels(&self.labels, &reference.labels),
+                    labels,
                     expires: convert::timestamp(self.expires.as_ref(), &reference.expires),
                     revision: reference.revision.known().cloned().into(),
                 }
@@ -102,11 +132,23 @@ mod tests {
     #[test]
     fn server_namespace_defaults_and_revision_comes_from_the_reference() {
         let server = LegacyMetadata { name: "n".into(), revision: "r9".into(), ..Default::default() };
-        let m = server.to_model(&MetadataModel::default());
+        let m = server.to_model(&Maybe::Known(MetadataModel::default()));
         assert_eq!(m.namespace.known_str(), Some("default"));
         assert!(m.revision.is_null() && m.description.is_null() && m.labels.is_null());
-        let reference = MetadataModel { revision: Maybe::Known("r1".into()), ..Default::default() };
+        let reference = Maybe::Known(MetadataModel { revision: Maybe::Known("r1".into()), ..Default::default() });
         assert_eq!(server.to_model(&reference).revision.known_str(), Some("r1"));
+    }
+
+    #[test]
+    fn server_labels_show_on_import_only() {
+        let server = LegacyMetadata {
+            name: "n".into(),
+            labels: [("teleport.dev/origin".to_string(), "dynamic".to_string())].into(),
+            ..Default::default()
+        };
+        assert!(server.to_model(&Maybe::Known(MetadataModel::default())).labels.is_null());
+        let imported = server.to_model(&Maybe::Null).labels.known_or_default();
+        assert_eq!(imported.get("teleport.dev/origin").map(String::as_str), Some("dynamic"));
     }
 
     #[test]

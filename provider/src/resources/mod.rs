@@ -21,6 +21,8 @@ pub mod azure_vm;
 pub mod bot;
 pub mod convert;
 pub mod metadata;
+#[cfg(test)]
+pub(crate) mod protogen;
 pub mod provision_token;
 
 use joinery_tfplugin::framework::{Attribute, AttributeKind, Schema};

@@ -1,21 +1,30 @@
 //! `teleport_bot`: Machine ID bots, resource and data source.
 //!
-//! The layout is the official provider's current one (RFD 153 style):
-//! `metadata = { name, … }`, `spec = { roles, traits, max_session_ttl }`,
-//! computed `status = { user_name, role_name }`. Changes are applied in
+//! The official provider's v18 schema: `metadata = { name, … }`,
+//! `spec = { roles, traits, max_session_ttl }`, computed
+//! `status = { user_name, role_name }`, and the deprecated top-level `name`,
+//! `roles`, `traits`, `token_id`, `token_ttl`, `user_name` and `role_name`
+//! of configurations written for older versions. Changes are applied in
 //! place with `UpsertBot`; only a new name replaces the bot.
 //!
-//! [`schema`](schema::schema) is the schema, `model` the typed model and
-//! its conversion from and to Teleport's `Bot`; here are the API calls.
+//! - `overlay` (tests only): what the schema says beyond the protos;
+//! - [`model`]: generated from both by `protogen` — the typed model
+//!   ([`BotModel`]), its attributes, the spec and status conversions;
+//! - [`schema`](schema::schema): the schema and the layout rules;
+//! - `proto`: model ↔ `Bot` in either layout;
+//! - here: the API calls.
 
-mod model;
+pub mod model;
+#[cfg(test)]
+mod overlay;
+mod proto;
 mod schema;
 
 use async_trait::async_trait;
 use joinery_teleport::Error as TeleportError;
 
 pub use self::model::BotModel;
-use self::model::{to_proto, to_state};
+use self::proto::{name_of, to_proto, to_state};
 pub use self::schema::schema;
 use super::api::ObjectKind;
 use super::metadata::MetadataModel;
@@ -46,8 +55,12 @@ impl Resource<TeleportClient> for BotResource {
         schema()
     }
 
+    fn validate(&self, config: &BotModel, diags: &mut Diagnostics) {
+        schema::validate(config, diags);
+    }
+
     async fn create(&self, c: &TeleportClient, req: CreateRequest<BotModel>) -> Result<BotModel, Diagnostics> {
-        let name = MetadataModel::name_of(&req.plan.metadata);
+        let name = name_of(&req.plan);
         let exists = || KIND.exists(TYPE_NAME, &format!("The bot {name:?}"), &name, &format!("tctl bots rm {name}"));
         match c.client.create_bot(to_proto(&req.plan)?).await {
             Ok(bot) => Ok(to_state(&bot, &req.plan)),
@@ -69,8 +82,7 @@ impl Resource<TeleportClient> for BotResource {
     }
 
     async fn read(&self, c: &TeleportClient, req: ReadRequest<BotModel>) -> Result<Option<BotModel>, Diagnostics> {
-        let name = MetadataModel::name_of(&req.state.metadata);
-        Ok(KIND.found(c.client.get_bot(&name).await)?.map(|b| to_state(&b, &req.state)))
+        Ok(KIND.found(c.client.get_bot(&name_of(&req.state)).await)?.map(|b| to_state(&b, &req.state)))
     }
 
     async fn update(&self, c: &TeleportClient, req: UpdateRequest<BotModel>) -> Result<BotModel, Diagnostics> {
@@ -79,7 +91,7 @@ impl Resource<TeleportClient> for BotResource {
     }
 
     async fn delete(&self, c: &TeleportClient, req: DeleteRequest<BotModel>) -> Result<(), Diagnostics> {
-        KIND.deleted(c.client.delete_bot(&MetadataModel::name_of(&req.state.metadata)).await)
+        KIND.deleted(c.client.delete_bot(&name_of(&req.state)).await)
     }
 
     async fn import(&self, c: &TeleportClient, id: &str) -> Result<BotModel, Diagnostics> {
@@ -133,6 +145,74 @@ mod tests {
     use joinery_tfplugin::framework::model::{self, Role, check};
 
     use super::*;
+    use crate::resources::protogen;
+
+    #[test]
+    fn generated_model_is_current() {
+        protogen::assert_current(&overlay::OVERLAY, "src/resources/bot/model.rs");
+    }
+
+    #[test]
+    fn every_field_of_the_protos_has_an_attribute() {
+        assert_eq!(protogen::uncovered(&overlay::OVERLAY, &schema()), Vec::<String>::new());
+    }
+
+    fn validate(config: Value) -> Vec<String> {
+        let mut d = Diagnostics::new();
+        schema::validate(&model::from_value(&config).unwrap(), &mut d);
+        d.0.iter().map(|x| x.path.as_ref().map(ToString::to_string).unwrap_or_default()).collect()
+    }
+
+    #[test]
+    fn layouts_are_not_mixed() {
+        let metadata = Value::object([("name", "b".into())]);
+        assert!(
+            validate(Value::object([
+                ("metadata", metadata.clone()),
+                ("spec", Value::object(Vec::<(&str, Value)>::new()))
+            ]))
+            .is_empty()
+        );
+        assert!(validate(Value::object([("name", "b".into()), ("roles", Value::string_list(["access"]))])).is_empty());
+        assert_eq!(validate(Value::object([("metadata", metadata), ("roles", Value::string_list(["a"]))])), ["roles"]);
+        assert_eq!(validate(Value::object(Vec::<(&str, Value)>::new())), ["metadata", "spec"]);
+        assert_eq!(validate(Value::object([("roles", Value::string_list(["a"]))])), ["name"]);
+    }
+
+    #[test]
+    fn legacy_layout_reads_back_in_its_own_attributes() {
+        let server = Bot {
+            kind: "bot".into(),
+            version: "v1".into(),
+            metadata: Some(joinery_teleport::proto::teleport::header::v1::Metadata {
+                name: "b".into(),
+                ..Default::default()
+            }),
+            spec: Some(BotSpec { roles: vec!["access".into()], ..Default::default() }),
+            status: Some(BotStatus { user_name: "bot-b".into(), role_name: "bot-b".into() }),
+            ..Default::default()
+        };
+        let plan: BotModel = model::from_value(&Value::object([
+            ("name", "b".into()),
+            ("roles", Value::string_list(["access"])),
+            ("token_ttl", Value::Unknown),
+        ]))
+        .unwrap();
+        let bot = to_proto(&plan).unwrap();
+        assert_eq!(bot.metadata.as_ref().unwrap().name, "b");
+        assert_eq!(bot.spec.as_ref().unwrap().roles, ["access"]);
+        let state = model::to_value(&to_state(&server, &plan)).unwrap();
+        assert_eq!(state.attr("name").as_str(), Some("b"));
+        assert_eq!(state.attr("roles"), &Value::string_list(["access"]));
+        assert!(state.attr("metadata").is_null() && state.attr("spec").is_null());
+        assert_eq!(state.attr("user_name").as_str(), Some("bot-b"));
+        assert!(state.attr("token_ttl").is_null());
+        assert!(state.is_wholly_known());
+        // An import reads the current layout.
+        let imported = model::to_value(&to_state(&server, &BotModel::default())).unwrap();
+        assert!(imported.attr("name").is_null());
+        assert_eq!(imported.attr("metadata").attr("name").as_str(), Some("b"));
+    }
 
     #[test]
     fn models_match_schemas() {

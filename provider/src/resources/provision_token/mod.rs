@@ -1,18 +1,25 @@
 //! `teleport_provision_token`: join tokens, resource and data source.
 //!
-//! Compatible with the official provider's schema (generated from
-//! `types.ProvisionTokenV2`), with three deliberate improvements: `id` is
-//! the revision after both create and import (never the secret name);
-//! attributes the server fills in (`kind`, `metadata.namespace`,
-//! `spec.join_method`, `spec.aws_iid_ttl`) are optional+computed so an
-//! import plans clean; and server-managed labels never show up as drift.
+//! The official provider's schema, like it generated from Teleport's
+//! `types.ProvisionTokenV2` (every join method of Teleport v18 and the
+//! token's status), with deliberate improvements: `id` is the revision after
+//! both create and import (never the secret name); attributes the server
+//! fills in (`kind`, `metadata.namespace`, `spec.join_method`,
+//! `spec.aws_iid_ttl`) are optional+computed so an import plans clean;
+//! values the server defaults (a GitLab domain, a Kubernetes type) and
+//! server-managed labels never show up as drift; an update keeps the
+//! server's status (a bound keypair's key and recovery count).
 //!
+//! - `overlay` (tests only): what the schema says beyond the protos;
+//! - [`model`]: generated from both by `protogen` — the typed model
+//!   ([`TokenModel`]), its attributes, the spec and status conversions;
 //! - [`schema`](schema::schema): the schema and the cross-attribute checks;
-//! - `model`: the typed model ([`TokenModel`]);
-//! - `proto`: model ↔ `ProvisionTokenV2`;
+//! - `proto`: the rest of model ↔ `ProvisionTokenV2` (id, header, metadata);
 //! - here: the API calls.
 
-mod model;
+pub mod model;
+#[cfg(test)]
+mod overlay;
 mod proto;
 mod schema;
 
@@ -21,7 +28,7 @@ use joinery_teleport::proto::types::ProvisionTokenV2;
 
 pub use self::model::TokenModel;
 use self::proto::{to_proto, to_state};
-pub use self::schema::schema;
+pub use self::schema::{StatusFollowsJoinMethod, schema};
 use super::api::ObjectKind;
 use super::metadata::MetadataModel;
 use crate::connect::TeleportClient;
@@ -110,7 +117,10 @@ impl Resource<TeleportClient> for ProvisionTokenResource {
         let name = MetadataModel::name_of(&req.state.metadata);
         let before = c.client.get_token(&name).await.map_err(|e| KIND.error("reading", e))?;
         let before_rev = before.metadata.map(|m| m.revision).unwrap_or_default();
-        c.client.upsert_token(to_proto(&req.plan, name.clone())?).await.map_err(|e| KIND.error("updating", e))?;
+        // The status is Teleport's (a bound keypair's key, its recoveries):
+        // send back what the server holds, never a plan's copy of it.
+        let token = ProvisionTokenV2 { status: before.status, ..to_proto(&req.plan, name.clone())? };
+        c.client.upsert_token(token).await.map_err(|e| KIND.error("updating", e))?;
         let updated = wait_for(c, &name, |t| t.metadata.as_ref().is_some_and(|m| m.revision != before_rev)).await?;
         Ok(to_state(&updated, &req.plan))
     }
@@ -159,9 +169,33 @@ impl DataSource<TeleportClient> for ProvisionTokenDataSource {
 #[cfg(test)]
 mod tests {
     use joinery_tfplugin::cty::Value;
+    use joinery_tfplugin::framework::AttributeKind;
     use joinery_tfplugin::framework::model::{self, Role, check};
 
+    use crate::resources::protogen;
+
     use super::*;
+
+    #[test]
+    fn generated_model_is_current() {
+        protogen::assert_current(&overlay::OVERLAY, "src/resources/provision_token/model.rs");
+    }
+
+    #[test]
+    fn every_field_of_the_protos_has_an_attribute() {
+        assert_eq!(protogen::uncovered(&overlay::OVERLAY, &schema()), Vec::<String>::new());
+        // A field Teleport adds and the schema lacks is reported.
+        let mut lacking = schema();
+        let spec = lacking.attributes.iter_mut().find(|a| a.name == "spec").unwrap();
+        let AttributeKind::Nested { attributes, .. } = &mut spec.kind else { panic!("spec is nested") };
+        let gitlab = attributes.iter_mut().find(|a| a.name == "gitlab").unwrap();
+        let AttributeKind::Nested { attributes, .. } = &mut gitlab.kind else { panic!("gitlab is nested") };
+        attributes.retain(|a| a.name != "static_jwks");
+        assert_eq!(
+            protogen::uncovered(&overlay::OVERLAY, &lacking),
+            ["spec.gitlab.static_jwks: field StaticJWKS of types.ProvisionTokenSpecV2GitLab has no attribute"]
+        );
+    }
 
     #[test]
     fn models_match_schemas() {
@@ -196,6 +230,19 @@ mod tests {
             validate(azure(Value::List(vec![Value::object([("resource_groups", Value::Null)])]))),
             ["spec.azure.allow[0].subscription"]
         );
+        // Every join method with a block needs it, except bound_keypair's, which Teleport fills in.
+        let method = |m: &str, block: Option<Value>| {
+            let mut attrs = vec![("roles", Value::string_list(["Node"])), ("join_method", m.into())];
+            if let Some(b) = block {
+                attrs.push((m, b));
+            }
+            validate(spec(attrs))
+        };
+        assert_eq!(method("gitlab", None), ["spec.gitlab"]);
+        assert_eq!(method("azure_devops", None), ["spec.azure_devops"]);
+        assert!(method("gitlab", Some(Value::Unknown)).is_empty());
+        assert!(method("bound_keypair", None).is_empty());
+        assert!(method("token", None).is_empty() && method("ec2", None).is_empty());
     }
 
     #[test]
