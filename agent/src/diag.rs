@@ -64,6 +64,22 @@ impl Status {
         *s.failures.entry(reason).or_default() += 1;
     }
 
+    /// Attempts so far, successful or not.
+    pub fn attempts(&self) -> u64 {
+        let s = self.lock();
+        s.renewals + s.failures.values().sum::<u64>()
+    }
+
+    /// When the credentials of the last success expire.
+    pub fn expires(&self) -> Option<SystemTime> {
+        self.lock().expires
+    }
+
+    /// Successful attempts so far.
+    pub fn renewals(&self) -> u64 {
+        self.lock().renewals
+    }
+
     /// Whether the last renewal succeeded and its credentials are still valid.
     pub fn ready(&self) -> bool {
         let s = self.lock();

@@ -26,7 +26,7 @@ use crate::connect::{self, ConnectError};
 use crate::diag::Status;
 use crate::join::{self, Join, JoinError};
 use crate::outputs::{self, OutputError};
-use crate::schedule::{self, Issued};
+use crate::schedule::{self, Issued, Phase};
 use crate::signals::Event;
 use crate::storage::Storage;
 
@@ -115,6 +115,8 @@ pub struct Agent {
     bot: Option<Identity>,
     /// The capped lifetime already warned about, so the warning is said once.
     warned_lifetime: Option<Duration>,
+    /// This agent's place in the fleet's renewal cycle, once known.
+    phase: Option<Phase>,
 }
 
 impl Agent {
@@ -125,7 +127,15 @@ impl Agent {
         if bot.is_some() {
             tracing::info!("found a valid stored bot identity: renewing it instead of joining");
         }
-        Agent { joiner: join::from_config(&cfg), cfg, storage, status, bot, warned_lifetime: None }
+        Agent { joiner: join::from_config(&cfg), cfg, storage, status, bot, warned_lifetime: None, phase: None }
+    }
+
+    /// When the credentials in place expire (`None` without a bot identity):
+    /// the bot identity's expiry, or the last success's earliest expiry
+    /// among the bot identity and the outputs if that is sooner.
+    fn valid_until(&self) -> Option<SystemTime> {
+        let bot = self.bot.as_ref()?.tls_info().ok()?.not_after;
+        Some(self.status.expires().map_or(bot, |outputs| outputs.min(bot)))
     }
 
     /// Whether the agent has no unexpired bot identity.
@@ -170,6 +180,18 @@ impl Agent {
         self.warn_if_shortened(issued.lifetime);
         self.status.succeeded(issued.expires);
         Ok(issued)
+    }
+
+    /// This agent's offset in the fleet's renewal cycle: from its bot
+    /// instance when the certificate names one (stable across renewals and
+    /// restarts, different on every VM), else drawn once.
+    fn phase(&mut self) -> Phase {
+        let instance = self.bot.as_ref().and_then(|b| b.tls_info().ok()).and_then(|i| i.bot_instance_id);
+        match (instance, self.phase) {
+            (Some(id), _) => *self.phase.insert(Phase::of(&id)),
+            (None, Some(phase)) => phase,
+            (None, None) => *self.phase.insert(Phase::random()),
+        }
     }
 
     /// Says once (per capped value) that the server issued less than asked.
@@ -236,6 +258,8 @@ impl Agent {
     ) -> Result<(), AgentError> {
         let mut failures = 0u32;
         let mut last_error: Option<String> = None;
+        // The renewal period of the last certificates issued.
+        let mut period = self.cfg.renewal_interval;
         // When the credentials were first seen expired during failures.
         let mut expired_since: Option<Instant> = None;
         loop {
@@ -253,7 +277,8 @@ impl Agent {
                         tracing::info!(failed_attempts = failures, "renewal recovered");
                     }
                     (failures, last_error, expired_since) = (0, None, None);
-                    schedule::next_renewal(self.cfg.renewal_interval, issued.lifetime)
+                    period = schedule::renewal_period(self.cfg.renewal_interval, issued.lifetime);
+                    schedule::next_renewal(SystemTime::now(), self.cfg.renewal_interval, issued.lifetime, self.phase())
                 }
                 Err(e) => {
                     failures += 1;
@@ -275,7 +300,12 @@ impl Agent {
                         return Err(AgentError::GaveUp { expired_for, attempts: failures, last: message });
                     }
                     last_error = Some(message);
-                    schedule::backoff(failures, self.cfg.renewal_interval)
+                    // Valid credentials: wait for the next slot, as a renewal would (or
+                    // for the last moment before they expire); else back off.
+                    let valid_until = self.valid_until();
+                    let slot = valid_until
+                        .and_then(|until| schedule::next_retry(SystemTime::now(), period, self.phase(), until));
+                    slot.unwrap_or_else(|| schedule::backoff(failures, period))
                 }
             };
             tokio::select! {

@@ -83,16 +83,22 @@ async fn prove(
     selector: Option<&IdentitySelector>,
     aia: Option<&AiaFetcher>,
 ) -> Result<Proof, JoinError> {
-    let attested_data = imds.attested_document(challenge).await?;
-    let token = imds.access_token(ARM_RESOURCE, selector).await?;
-    let intermediate = match aia {
-        Some(aia) => {
-            let doc = AttestedDocument::parse(&attested_data)?;
-            let leaf = doc.signer_certificate()?;
-            concat_der_certificates(&aia.fetch_intermediates(leaf).await?)
-        }
-        None => Vec::new(),
+    // The token does not depend on the document: IMDS answers both at once,
+    // and the intermediates follow the document while the token is on its way.
+    let document = async {
+        let attested_data = imds.attested_document(challenge).await?;
+        let intermediate = match aia {
+            Some(aia) => {
+                let doc = AttestedDocument::parse(&attested_data)?;
+                let leaf = doc.signer_certificate()?;
+                concat_der_certificates(&aia.fetch_intermediates(leaf).await?)
+            }
+            None => Vec::new(),
+        };
+        Ok::<_, JoinError>((attested_data, intermediate))
     };
+    let token = async { Ok::<_, JoinError>(imds.access_token(ARM_RESOURCE, selector).await?) };
+    let ((attested_data, intermediate), token) = tokio::try_join!(document, token)?;
     Ok(Proof { attested_data, access_token: token.access_token, intermediate })
 }
 
