@@ -57,7 +57,17 @@ func main() {
 	addr := flag.String("addr", "", "Auth server address")
 	identity := flag.String("identity", "", "admin identity file")
 	cluster := flag.String("cluster", "", "expected cluster name")
+	descriptors := flag.String("descriptors", "", "Joinery's compiled FileDescriptorSet, to compare with Teleport's")
 	flag.Parse()
+	if *descriptors != "" {
+		check("protos", checkProtos(*descriptors))
+	}
+	if *addr == "" {
+		if failed {
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
