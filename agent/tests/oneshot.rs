@@ -17,7 +17,7 @@ fn stderr(out: &std::process::Output) -> String {
 }
 
 #[test]
-fn seed_config_passes_check() {
+fn seed_config_passes_check_and_the_machine_gets_a_verdict() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = write_config(tmp.path(), "tbot.yaml", SEED);
     // No IMDS here: point it at a closed port so check fails fast on that part.
@@ -27,8 +27,13 @@ fn seed_config_passes_check() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "check failed: {}{stdout}", stderr(&out));
+    // The configuration is valid, but this machine cannot join: a verdict and exit 3.
+    assert_eq!(out.status.code(), Some(3), "check: {}{stdout}", stderr(&out));
     assert!(stdout.contains("valid"), "{stdout}");
+    assert!(
+        stdout.contains("verdict: cannot join: this machine's Azure instance metadata is not available"),
+        "{stdout}"
+    );
     assert!(stdout.contains("proxy_server: example.teleport.sh:443"), "{stdout}");
     assert!(stdout.contains("join_method: azure"), "{stdout}");
     assert!(stdout.contains("azure.client_id: 22222222-2222-2222-2222-222222222222"), "{stdout}");

@@ -302,7 +302,10 @@ impl JoinApiV1 {
         if method == "azure" {
             match cluster.join_v1 {
                 JoinV1Mode::WithoutAzure => {
-                    return Err(Status::unimplemented(format!("join method {method} is not implemented")));
+                    // Teleport's `handleJoinMethod` default, after its ServerInit.
+                    return Err(Status::unimplemented(format!(
+                        "join method {method} is not yet implemented by the new join service"
+                    )));
                 }
                 JoinV1Mode::RenumberedAzure => return renumbered_azure(&mut exchange).await,
                 JoinV1Mode::Full | JoinV1Mode::Absent => {}

@@ -66,8 +66,8 @@ pub enum JoinV1Mode {
     #[default]
     Full,
     /// A Teleport whose `join.v1` has no Azure: after `ServerInit` it answers
-    /// `Unimplemented` "join method azure is not implemented" (its
-    /// `handleJoinMethod` default).
+    /// `Unimplemented` "join method azure is not yet implemented by the new
+    /// join service" (its `handleJoinMethod` default).
     WithoutAzure,
     /// A Teleport without `join.v1` (before 18): every call is `Unimplemented`
     /// "unknown service teleport.join.v1.JoinService", as gRPC-Go answers.
