@@ -126,16 +126,7 @@ pub async fn join_with_azure_v1(
     selector: Option<&IdentitySelector>,
     aia: &AiaFetcher,
 ) -> Result<(KeyPair, JoinedCerts), JoinError> {
-    let mut stream = JoinStream::open(
-        client,
-        v1::ClientInit {
-            join_method: Some(AZURE_JOIN_METHOD.into()),
-            token_name: token.to_string(),
-            system_role: BOT_ROLE.to_string(),
-            ..Default::default()
-        },
-    )
-    .await?;
+    let mut stream = JoinStream::open(client, client_init(token)).await?;
     let init = stream.recv_server_init().await?;
     if init.join_method != AZURE_JOIN_METHOD {
         return Err(JoinError::Protocol(format!(
@@ -181,20 +172,21 @@ pub async fn join_with_azure_v1(
     Ok((key, certs))
 }
 
+/// The `ClientInit` of an Azure bot join with `token`.
+fn client_init(token: &str) -> v1::ClientInit {
+    v1::ClientInit {
+        join_method: Some(AZURE_JOIN_METHOD.into()),
+        token_name: token.to_string(),
+        system_role: BOT_ROLE.to_string(),
+        ..Default::default()
+    }
+}
+
 /// Asks `teleport.join.v1` whether it takes `token` for an Azure bot join, without proving
 /// anything: `ClientInit`, then `ServerInit` or the server's refusal, then the stream is
 /// dropped. What `check --join` uses to tell a token Teleport refuses from a VM it refuses.
 pub async fn probe_token(client: &Client, token: &str) -> Result<(), TeleportError> {
-    let mut stream = JoinStream::open(
-        client,
-        v1::ClientInit {
-            join_method: Some(AZURE_JOIN_METHOD.into()),
-            token_name: token.to_string(),
-            system_role: BOT_ROLE.to_string(),
-            ..Default::default()
-        },
-    )
-    .await?;
+    let mut stream = JoinStream::open(client, client_init(token)).await?;
     stream.recv_server_init().await.map(|_| ())
 }
 
