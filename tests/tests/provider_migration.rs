@@ -16,7 +16,15 @@
 //! - `teleport_bot` in the layout most states hold, the one the official
 //!   provider wrote before v18.4 (`resource_teleport_bot.go`: `id` = the
 //!   name, `user_name` / `role_name` from the bot's status, `token_ttl = ""`,
-//!   `token_id` null and sensitive), which v18.4 still reads.
+//!   `token_id` null and sensitive), which v18.4 still reads;
+//! - `teleport_bot` in the v18.4 layout (`metadata`, `spec`, `status`; PR
+//!   #61201): `id` = the name, `spec.max_session_ttl` as Teleport's
+//!   `GetBot` fills it (12h) printed as a Go duration, the deprecated
+//!   top-level attributes null but the computed `user_name` / `role_name`.
+//!   Computed attributes whose exact value the official code leaves open
+//!   (`sub_kind`, `namespace`, `token_ttl`) are given the empty value it
+//!   would copy from Teleport's answer; computed attributes never enter a
+//!   plan, so a different guess cannot hide a diff.
 //!
 //! Both at schema version 0, as the official provider declares neither a
 //! version.
@@ -56,6 +64,15 @@ resource "teleport_provision_token" "vms" {
   }
 }
 
+resource "teleport_bot" "hybrid" {
+  metadata = {
+    name = "hybrid"
+  }
+  spec = {
+    roles = ["access"]
+  }
+}
+
 resource "teleport_bot" "robot" {
   name   = "robot"
   roles  = ["access"]
@@ -82,6 +99,13 @@ spec:
     allow:
     - subscription: 0c2a6e58-9b1f-4d3e-a7c4-5e8f1b2d3a90
       resource_groups: [group1]
+---
+kind: bot
+version: v1
+metadata:
+  name: hybrid
+spec:
+  roles: [access]
 ---
 kind: bot
 version: v1
@@ -159,6 +183,29 @@ fn official_state() -> serde_json::Value {
         "traits": {"logins": ["root"]},
         "user_name": "bot-robot",
     });
+    let hybrid = json!({
+        "id": "hybrid",
+        "kind": "bot",
+        "metadata": {
+            "description": null,
+            "expires": null,
+            "labels": null,
+            "name": "hybrid",
+            "namespace": "",
+            "revision": null,
+        },
+        "name": null,
+        "role_name": "bot-hybrid",
+        "roles": null,
+        "spec": {"max_session_ttl": "12h0m0s", "roles": ["access"], "traits": null},
+        "status": {"role_name": "bot-hybrid", "user_name": "bot-hybrid"},
+        "sub_kind": "",
+        "token_id": null,
+        "token_ttl": "",
+        "traits": null,
+        "user_name": "bot-hybrid",
+        "version": "v1",
+    });
     let provider = format!("provider[\"{OFFICIAL}\"]");
     let resource = |ty: &str, name: &str, attributes: serde_json::Value| {
         json!({
@@ -178,6 +225,7 @@ fn official_state() -> serde_json::Value {
         "resources": [
             resource("teleport_provision_token", "vms", token),
             resource("teleport_bot", "robot", bot),
+            resource("teleport_bot", "hybrid", hybrid),
         ],
         "check_results": null,
     })
@@ -200,7 +248,7 @@ fn official_provider_state_is_kept_by_replace_provider_with_an_empty_plan() {
 
         let joinery = format!("registry.terraform.io/{TELEPORT_SOURCE}");
         let r = ws.ok(&["state", "replace-provider", "-auto-approve", "-no-color", OFFICIAL, &joinery]);
-        assert!(r.all().contains("Successfully replaced provider for 2 resources"), "[{label}] {}", r.all());
+        assert!(r.all().contains("Successfully replaced provider for 3 resources"), "[{label}] {}", r.all());
 
         let plan = ws.plan(&[]);
         assert_eq!(plan.code, 0, "[{label}] the migrated state plans empty:\n{}", plan.all());
@@ -215,6 +263,8 @@ fn official_provider_state_is_kept_by_replace_provider_with_an_empty_plan() {
         assert_eq!(token["spec"]["azure"]["allow"][0]["resource_groups"][0], "group1", "[{label}] {token}");
         let bot = ws.resource("teleport_bot.robot");
         assert_eq!(bot["user_name"], "bot-robot", "[{label}] {bot}");
+        let hybrid = ws.resource("teleport_bot.hybrid");
+        assert_eq!(hybrid["spec"]["roles"][0], "access", "[{label}] {hybrid}");
         let state = std::fs::read_to_string(ws.work().join("terraform.tfstate")).expect("state");
         assert!(!state.contains(OFFICIAL), "[{label}] no resource is left with the official provider");
     }
