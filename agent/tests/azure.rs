@@ -88,6 +88,35 @@ fn a_server_without_azure_on_join_v1_is_joined_over_the_legacy_stream() {
 }
 
 #[test]
+fn a_daemon_logs_the_fallback_once_however_often_it_joins() {
+    let tmp = tempfile::tempdir().unwrap();
+    let stack = stack(tmp.path(), &["--join-v1", "without-azure"], &[]);
+    let dir = tmp.path().join("daemon");
+    std::fs::create_dir_all(&dir).unwrap();
+    let yaml = format!(
+        "version: v2\nauth_server: {}\nonboarding:\n  join_method: azure\n  token: az\n  ca_pins: [\"{}\"]\nstorage:\n  type: memory\nrenewal_interval: 1s\ncertificate_ttl: 1m\n",
+        stack.addr(),
+        stack.pin()
+    );
+    let cfg = write_config(&dir, "tbot.yaml", &yaml);
+    let mut cmd = agent_cmd();
+    cmd.args(["start", "-c"]).arg(cfg);
+    for (k, v) in vm(&stack, "vm-1")["agent_env"].as_object().unwrap() {
+        cmd.env(k, v.as_str().unwrap());
+    }
+    let mut agent = Agent::spawn(cmd, dir.join("agent.log"));
+    // Azure bots join again on every renewal: three joins, three fallbacks.
+    poll("three Azure joins", std::time::Duration::from_secs(30), || {
+        agent.assert_running();
+        (agent.log().matches("joining method=azure").count() >= 3).then_some(())
+    });
+    agent.stop();
+    let log = agent.log();
+    assert_eq!(log.matches(FALLBACK_LOG).count(), 1, "{log}");
+    assert!(!log.contains("ERROR"), "every join succeeded over the legacy stream: {log}");
+}
+
+#[test]
 fn a_refused_vm_is_named_with_its_identity_and_the_fix() {
     let tmp = tempfile::tempdir().unwrap();
     let stack = stack(tmp.path(), &[], &["group1"]);
