@@ -8,7 +8,8 @@
 //!
 //! Exit codes: 0 success (or a clean stop on SIGINT/SIGTERM); 1 invalid
 //! configuration, reported before any network call; 2 command-line usage;
-//! 3 the join or renewal failed (one-shot), or the daemon gave up.
+//! 3 the join or renewal failed (one-shot), the daemon gave up, or `check`
+//! found that this machine cannot join.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
