@@ -10,6 +10,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "teleport/legacy/types/wrappers/wrappers.proto",
         "teleport/legacy/types/types.proto",
+        "teleport/legacy/types/user.proto",
+        "teleport/legacy/types/authority.proto",
         "teleport/legacy/client/proto/certs.proto",
         "teleport/legacy/client/proto/authservice.proto",
         "teleport/legacy/client/proto/joinservice.proto",
@@ -17,6 +19,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "teleport/machineid/v1/bot.proto",
         "teleport/machineid/v1/bot_service.proto",
         "teleport/join/v1/joinservice.proto",
+        "teleport/users/v1/users_service.proto",
+        "teleport/trust/v1/trust_service.proto",
     ];
     let mut compiler = protox::Compiler::new(["proto"])?;
     compiler.include_source_info(true).include_imports(true).open_files(files)?;

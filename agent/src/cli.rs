@@ -8,7 +8,8 @@
 //!
 //! Exit codes: 0 success (or a clean stop on SIGINT/SIGTERM); 1 invalid
 //! configuration, reported before any network call; 2 command-line usage;
-//! 3 the join or renewal failed (one-shot), or the daemon gave up.
+//! 3 the join or renewal failed (one-shot), the daemon gave up, or `check`
+//! found that this machine cannot join.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -72,10 +73,13 @@ enum Command {
         #[command(flatten)]
         args: StartArgs,
     },
-    /// Validate the configuration, with the same flags as `start` (and, for the azure join method, look at the VM's identity).
+    /// Validate the configuration, with the same flags as `start`, and say whether this machine can join (exit 3 if not).
     Check {
         #[command(flatten)]
         args: StartArgs,
+        /// Also ask Teleport: a real join whose credentials are discarded (azure join method).
+        #[arg(long)]
+        join: bool,
     },
     /// Print the version.
     Version,
@@ -168,7 +172,7 @@ pub fn main() -> ExitCode {
             println!("joinery-agent v{} (tbot configuration v2)", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        Command::Check { args } => runtime.block_on(check(&cli, args)),
+        Command::Check { args, join } => runtime.block_on(check(&cli, args, *join)),
         Command::Start { mode, args } => {
             let args = match mode {
                 Some(StartMode::Legacy(a)) => a.clone(),
@@ -266,7 +270,7 @@ async fn start(cli: &Cli, args: &StartArgs) -> ExitCode {
     }
 }
 
-async fn check(cli: &Cli, args: &StartArgs) -> ExitCode {
+async fn check(cli: &Cli, args: &StartArgs, join: bool) -> ExitCode {
     let overrides = args.overrides(cli);
     let (cfg, warnings) = match load(cli, &overrides) {
         Ok(c) => c,
@@ -302,7 +306,7 @@ async fn check(cli: &Cli, args: &StartArgs) -> ExitCode {
     for line in join::from_config(&cfg).describe().await {
         println!("{line}");
     }
-    ExitCode::SUCCESS
+    crate::check::run(&cfg, join).await
 }
 
 /// A Go duration flag (`30m`, `2h`).

@@ -4,6 +4,7 @@
 // Unit tests link the dev-dependencies the integration tests use.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod connect;

@@ -7,7 +7,10 @@
 //! always possible). Next to the identity the agent stores the SHA-256 of
 //! the token it joined with (tbot's `tokenhash`): if the configured token
 //! changes, the stored identity is discarded and the agent joins afresh.
-//! The two files are published together ([`joinery_util::fs::SecureDir::publish`]),
+//! Beside them, as tbot's storage holds them, `tlscacerts` and `sshcacerts`:
+//! the CAs the identity trusts, joined with `$` (`lib/tbot/identity/artifact.go`),
+//! for programs that read tbot's storage; the agent itself reads only
+//! `identity`. The files are published together ([`joinery_util::fs::SecureDir::publish`]),
 //! so a crash can never pair an identity with another token's hash.
 
 use std::path::PathBuf;
@@ -22,6 +25,10 @@ use sha2::Digest;
 const IDENTITY_FILE: &str = "identity";
 /// Name of the token hash file.
 const TOKEN_HASH_FILE: &str = "tokenhash";
+/// tbot's file of the identity's TLS CAs.
+const TLS_CA_FILE: &str = "tlscacerts";
+/// tbot's file of the identity's SSH CAs.
+const SSH_CA_FILE: &str = "sshcacerts";
 
 /// The agent's storage.
 #[derive(Debug, Clone)]
@@ -81,7 +88,16 @@ impl Storage {
     pub fn save(&self, identity: &Identity, token: &Token) -> Result<(), FsError> {
         let Some(dir) = self.open() else { return Ok(()) };
         let (hash, encoded) = (token_hash(token), identity.encode());
-        dir?.publish(&[(TOKEN_HASH_FILE, hash.as_bytes()), (IDENTITY_FILE, encoded.as_bytes())], SECRET_FILE_MODE)
+        let (tls_cas, ssh_cas) = (identity.tls_ca_pems.join("$"), identity.ssh_ca_lines.join("$"));
+        dir?.publish(
+            &[
+                (TOKEN_HASH_FILE, hash.as_bytes()),
+                (IDENTITY_FILE, encoded.as_bytes()),
+                (TLS_CA_FILE, tls_cas.as_bytes()),
+                (SSH_CA_FILE, ssh_cas.as_bytes()),
+            ],
+            SECRET_FILE_MODE,
+        )
     }
 
     /// The storage directory, when storage is one.

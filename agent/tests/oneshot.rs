@@ -17,7 +17,7 @@ fn stderr(out: &std::process::Output) -> String {
 }
 
 #[test]
-fn seed_config_passes_check() {
+fn seed_config_passes_check_and_the_machine_gets_a_verdict() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = write_config(tmp.path(), "tbot.yaml", SEED);
     // No IMDS here: point it at a closed port so check fails fast on that part.
@@ -27,8 +27,13 @@ fn seed_config_passes_check() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "check failed: {}{stdout}", stderr(&out));
+    // The configuration is valid, but this machine cannot join: a verdict and exit 3.
+    assert_eq!(out.status.code(), Some(3), "check: {}{stdout}", stderr(&out));
     assert!(stdout.contains("valid"), "{stdout}");
+    assert!(
+        stdout.contains("verdict: cannot join: this machine's Azure instance metadata is not available"),
+        "{stdout}"
+    );
     assert!(stdout.contains("proxy_server: example.teleport.sh:443"), "{stdout}");
     assert!(stdout.contains("join_method: azure"), "{stdout}");
     assert!(stdout.contains("azure.client_id: 22222222-2222-2222-2222-222222222222"), "{stdout}");
@@ -77,9 +82,18 @@ fn identity_output_files_modes_and_certificate() {
     assert!(out.status.success(), "one-shot failed: {}", stderr(&out));
 
     assert_eq!(mode(&dest), 0o700);
-    for f in
-        ["identity", "key", "key.pub", "tlscert", "key-cert.pub", "teleport-host-ca.crt", "known_hosts", "ssh_config"]
-    {
+    for f in [
+        "identity",
+        "key",
+        "key.pub",
+        "tlscert",
+        "key-cert.pub",
+        "teleport-host-ca.crt",
+        "teleport-user-ca.crt",
+        "teleport-database-ca.crt",
+        "known_hosts",
+        "ssh_config",
+    ] {
         let p = dest.join(f);
         assert!(p.is_file(), "{f} written");
         assert_eq!(mode(&p), 0o600, "{f} mode");
@@ -98,6 +112,62 @@ fn identity_output_files_modes_and_certificate() {
     assert!(known_hosts.starts_with(&format!("@cert-authority {},*.{}", stack.cluster(), stack.cluster())));
     let key_pub = std::fs::read_to_string(dest.join("key.pub")).unwrap();
     assert!(key_pub.starts_with("ecdsa-sha2-nistp256 "), "{key_pub}");
+}
+
+/// What a program that trusted tbot's files checks: `tlscert` against the
+/// written user CA (OpenSSL), `key-cert.pub` as a user certificate signed by
+/// the cluster's SSH user CA (OpenSSH), the database CA as a CA of its own.
+#[test]
+fn identity_output_ca_files_verify_the_certificates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let stack = Devstack::start_in(&tmp.path().join("stack"), &[]);
+    let token = stack.add_bot("verifier", "access");
+    let dest = tmp.path().join("out");
+    let out = agent_cmd()
+        .args(["start", "--oneshot", "--ca-pin", &stack.pin(), "--auth-server", &stack.addr(), "--token", &token])
+        .args(["--destination-dir", dest.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "one-shot failed: {}", stderr(&out));
+
+    let tool = |cmd: &str, args: &[&std::ffi::OsStr]| {
+        let out = std::process::Command::new(cmd).args(args).output().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text)
+    };
+    let path = |f: &str| dest.join(f).into_os_string();
+    let verify = |ca: &str| tool("openssl", &["verify".as_ref(), "-CAfile".as_ref(), &path(ca), &path("tlscert")]);
+    let (ok, text) = verify("teleport-user-ca.crt");
+    assert!(ok && text.contains(": OK"), "tlscert verifies against teleport-user-ca.crt: {text}");
+    // The other files hold other CAs: the user CA is the one that signs.
+    for other in ["teleport-host-ca.crt", "teleport-database-ca.crt"] {
+        let (ok, text) = verify(other);
+        assert!(!ok, "tlscert must not verify against {other}: {text}");
+    }
+    for f in ["teleport-user-ca.crt", "teleport-database-ca.crt"] {
+        let (ok, text) =
+            tool("openssl", &["x509".as_ref(), "-noout".as_ref(), "-subject".as_ref(), "-in".as_ref(), &path(f)]);
+        assert!(ok && text.contains(&stack.cluster()), "{f} is a CA of the cluster: {text}");
+    }
+
+    let (ok, cert) = tool("ssh-keygen", &["-L".as_ref(), "-f".as_ref(), &path("key-cert.pub")]);
+    assert!(ok, "ssh-keygen -L: {cert}");
+    assert!(cert.contains("user certificate"), "{cert}");
+    // The cluster's SSH user CA, as the devstack keeps it, is the signer.
+    let ca_key = stack.dir.join("ca/ssh-user.key").into_os_string();
+    let (ok, ca_pub) = tool("ssh-keygen", &["-y".as_ref(), "-f".as_ref(), &ca_key]);
+    assert!(ok, "ssh-keygen -y: {ca_pub}");
+    let ca_pub_file = tmp.path().join("ssh-user-ca.pub");
+    std::fs::write(&ca_pub_file, &ca_pub).unwrap();
+    let (ok, fingerprint) = tool("ssh-keygen", &["-l".as_ref(), "-f".as_ref(), ca_pub_file.as_os_str()]);
+    assert!(ok, "ssh-keygen -l: {fingerprint}");
+    let fingerprint = fingerprint.split_whitespace().nth(1).unwrap().to_string();
+    let signer = cert.lines().find(|l| l.trim_start().starts_with("Signing CA:")).unwrap_or_default();
+    assert!(signer.contains(&fingerprint), "key-cert.pub is signed by the user CA {fingerprint}: {signer}");
+    // The host CA (known_hosts) is not the user CA.
+    let known_hosts = std::fs::read_to_string(dest.join("known_hosts")).unwrap();
+    let ca_b64 = ca_pub.split_whitespace().nth(1).unwrap();
+    assert!(!known_hosts.contains(ca_b64), "known_hosts trusts host CAs only");
 }
 
 #[test]
@@ -122,6 +192,10 @@ fn cli_flags_without_config_and_env_token() {
     assert_eq!(mode(&data), 0o700);
     assert_eq!(mode(&data.join("identity")), 0o600);
     assert!(data.join("tokenhash").is_file());
+    // And, as tbot's storage, the CAs the identity trusts (`$`-joined).
+    let tls_cas = std::fs::read_to_string(data.join("tlscacerts")).unwrap();
+    assert_eq!(pem_certs(&tls_cas.replace('$', "")), pem_certs(&stack.ca_pem()), "{tls_cas}");
+    assert!(std::fs::read_to_string(data.join("sshcacerts")).unwrap().contains("ssh-ed25519 "));
 
     // The token is single-use, yet a second run renews the stored identity.
     let out = agent_cmd()

@@ -31,6 +31,10 @@ enum Command {
         /// Azure realism knobs.
         #[command(flatten)]
         realism: crate::azure::realism::RealismArgs,
+        /// Which Teleport's `teleport.join.v1` service to play: full (Teleport 18), without-azure
+        /// (Azure not on join.v1 yet), absent (before 18), renumbered-azure (other field numbers).
+        #[arg(long, value_enum, default_value_t)]
+        join_v1: crate::teleport::JoinV1Mode,
     },
     /// Administer the running devstack, like Teleport's tctl.
     Tctl {
@@ -82,8 +86,8 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Up { dir, fixture, teleport_addr, realism } => {
-                up::run(up::UpOptions { dir, fixture, teleport_addr, realism: realism.resolve() }).await
+            Command::Up { dir, fixture, teleport_addr, realism, join_v1 } => {
+                up::run(up::UpOptions { dir, fixture, teleport_addr, realism: realism.resolve(), join_v1 }).await
             }
             Command::Tctl { dir, command } => tctl::run(&dir, command).await,
             Command::Inspect { file } => inspect(&file),

@@ -101,6 +101,8 @@ pub struct UpOptions {
     pub teleport_addr: SocketAddr,
     /// How asynchronous, throttled and eventually consistent the emulated Azure is.
     pub realism: crate::azure::realism::Realism,
+    /// Which Teleport's `teleport.join.v1` service to play.
+    pub join_v1: crate::teleport::JoinV1Mode,
 }
 
 /// Runs the devstack until SIGINT or SIGTERM.
@@ -142,7 +144,7 @@ pub async fn run(opts: UpOptions) -> Result<()> {
     .into_iter()
     .collect();
     provider_env.extend(azure.provider_env);
-    let cluster = Arc::new(Cluster { ca, store, joins, faults: Faults::new(dir) });
+    let cluster = Arc::new(Cluster { ca, store, joins, faults: Faults::new(dir), join_v1: opts.join_v1 });
 
     let mut server_stop = stop_rx.clone();
     let server = tokio::spawn(crate::teleport::listener::serve(cluster, listener, async move {

@@ -24,7 +24,11 @@ use crate::proto::teleport::machineid::v1::bot_service_client::BotServiceClient;
 use crate::proto::teleport::machineid::v1::{
     Bot, CreateBotRequest, DeleteBotRequest, GetBotRequest, ListBotsRequest, UpdateBotRequest, UpsertBotRequest,
 };
-use crate::proto::types::{ProvisionTokenV2, ResourceRequest};
+use crate::proto::teleport::trust::v1::trust_service_client::TrustServiceClient;
+use crate::proto::teleport::trust::v1::{GetCertAuthoritiesRequest, GetCertAuthorityRequest};
+use crate::proto::teleport::users::v1::GetUserRequest;
+use crate::proto::teleport::users::v1::users_service_client::UsersServiceClient;
+use crate::proto::types::{CertAuthorityV2, ProvisionTokenV2, ResourceRequest, UserV2};
 use crate::retry::RetryPolicy;
 use crate::tls::TlsSettings;
 
@@ -152,6 +156,18 @@ impl Client {
             .max_encoding_message_size(MAX_MESSAGE_SIZE)
     }
 
+    fn trust(&self) -> TrustServiceClient<Channel> {
+        TrustServiceClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_SIZE)
+            .max_encoding_message_size(MAX_MESSAGE_SIZE)
+    }
+
+    fn users(&self) -> UsersServiceClient<Channel> {
+        UsersServiceClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_SIZE)
+            .max_encoding_message_size(MAX_MESSAGE_SIZE)
+    }
+
     /// The legacy join service (`proto.JoinService`).
     pub fn legacy_join(&self) -> JoinServiceClient<Channel> {
         JoinServiceClient::new(self.channel.clone())
@@ -213,6 +229,40 @@ impl Client {
     /// `GetClusterCACert`: the PEM of the cluster's TLS host CA.
     pub async fn get_cluster_ca_cert(&self) -> Result<Vec<u8>, Error> {
         self.run(|| async { Ok(self.auth().get_cluster_ca_cert(()).await?.into_inner().tlsca) }).await
+    }
+
+    /// `TrustService.GetCertAuthorities` without private keys: every CA of
+    /// `ca_type` (`host`, `user`, `db`, …) the cluster trusts. Any
+    /// authenticated identity may read them (Teleport's implicit
+    /// `cert_authority: [list, readnosecrets]` rule), a bot's included.
+    pub async fn get_cert_authorities(&self, ca_type: &str) -> Result<Vec<CertAuthorityV2>, Error> {
+        let req = GetCertAuthoritiesRequest { r#type: ca_type.to_string(), include_key: false };
+        self.run(|| async {
+            Ok(self.trust().get_cert_authorities(req.clone()).await?.into_inner().cert_authorities_v2)
+        })
+        .await
+    }
+
+    /// `TrustService.GetCertAuthority` without private keys: the CA of
+    /// `ca_type` for the cluster `domain`.
+    pub async fn get_cert_authority(&self, ca_type: &str, domain: &str) -> Result<CertAuthorityV2, Error> {
+        let req =
+            GetCertAuthorityRequest { r#type: ca_type.to_string(), domain: domain.to_string(), include_key: false };
+        self.run(|| async { Ok(self.trust().get_cert_authority(req.clone()).await?.into_inner()) }).await
+    }
+
+    /// `UsersService.GetUser` without secrets.
+    pub async fn get_user(&self, name: &str) -> Result<UserV2, Error> {
+        let req = GetUserRequest { name: name.to_string(), current_user: false, with_secrets: false };
+        self.run(|| async {
+            self.users()
+                .get_user(req.clone())
+                .await?
+                .into_inner()
+                .user
+                .ok_or_else(|| Error::Protocol("GetUser answered without a user".into()))
+        })
+        .await
     }
 
     /// `BotService.CreateBot`: fails with [`Error::AlreadyExists`] if the name

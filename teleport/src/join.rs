@@ -118,12 +118,16 @@ impl JoinStream {
         Ok(JoinStream { tx, rx })
     }
 
-    /// Sends one request.
+    /// Sends one request. If the server has already ended the call, its
+    /// status (the reason it ended it) is the error.
     pub async fn send(&mut self, payload: v1::join_request::Payload) -> Result<(), Error> {
-        self.tx
-            .send(v1::JoinRequest { payload: Some(payload) })
-            .await
-            .map_err(|_| Error::Protocol("join stream closed by the server".into()))
+        if self.tx.send(v1::JoinRequest { payload: Some(payload) }).await.is_ok() {
+            return Ok(());
+        }
+        match self.rx.message().await {
+            Err(status) => Err(status.into()),
+            Ok(_) => Err(Error::Protocol("join stream closed by the server".into())),
+        }
     }
 
     /// Receives one response; a gRPC status becomes an [`Error`].

@@ -1,17 +1,20 @@
 //! Teleport's wire protocol, as Joinery speaks it.
 //!
 //! * [`proto`]: the generated messages and gRPC stubs, in Teleport's own
-//!   packages (`types`, `proto`, `teleport.machineid.v1`, `teleport.join.v1`).
+//!   packages (`types`, `proto`, `teleport.machineid.v1`, `teleport.join.v1`,
+//!   `teleport.users.v1`, `teleport.trust.v1`).
 //! * [`Client`]: an mTLS gRPC client for the auth API, with typed calls,
 //!   retries and errors that say what went wrong.
 //! * [`Credentials`] and [`identity`]: identity files, key/cert/CA files and
 //!   what a Teleport certificate says about its holder.
 //! * [`join`]: the client side of joining a cluster with a token.
 //! * [`keys`]: key pairs in every encoding Teleport asks for.
+//! * [`authority`]: the certificates and keys a certificate authority resource holds.
 
 // Unit tests link the dev-dependencies the integration tests use.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
+pub mod authority;
 pub mod client;
 pub mod credentials;
 mod error;

@@ -1,7 +1,7 @@
 //! Generated protobuf types and gRPC stubs, in Teleport's packages.
 #![allow(clippy::all, missing_docs)]
 
-/// `package types`: provision tokens, join requests.
+/// `package types`: provision tokens, join requests, users, certificate authorities.
 pub mod types {
     tonic::include_proto!("types");
 }
@@ -28,6 +28,16 @@ pub mod teleport {
     pub mod join {
         pub mod v1 {
             tonic::include_proto!("teleport.join.v1");
+        }
+    }
+    pub mod users {
+        pub mod v1 {
+            tonic::include_proto!("teleport.users.v1");
+        }
+    }
+    pub mod trust {
+        pub mod v1 {
+            tonic::include_proto!("teleport.trust.v1");
         }
     }
 }

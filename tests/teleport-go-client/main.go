@@ -5,7 +5,13 @@
 // joinery-devstack from `make test`, so the devstack is checked by an
 // independent client, not only by Joinery's own.
 //
-//	teleport-go-client -addr 127.0.0.1:3025 -identity admin-identity -cluster devstack
+//	teleport-go-client -addr 127.0.0.1:3025 -identity admin-identity -cluster devstack \
+//	    [-bot-identity bot-identity] [-descriptors joinery.fds]
+//
+// `-bot-identity` is a bot's own identity (a joinery-agent storage
+// directory's `identity`): the checks a bot makes (its user, the CAs tbot
+// writes) run with it. `-descriptors` compares Joinery's compiled protos with
+// the module's (protos.go); it needs no server.
 //
 // Each check prints "ok <name>" or "FAIL <name>: <why>"; the exit code is 1
 // if any check failed.
@@ -57,7 +63,18 @@ func main() {
 	addr := flag.String("addr", "", "Auth server address")
 	identity := flag.String("identity", "", "admin identity file")
 	cluster := flag.String("cluster", "", "expected cluster name")
+	descriptors := flag.String("descriptors", "", "Joinery's compiled FileDescriptorSet, to compare with Teleport's")
+	botIdentity := flag.String("bot-identity", "", "a bot's own identity file")
 	flag.Parse()
+	if *descriptors != "" {
+		check("protos", checkProtos(*descriptors))
+	}
+	if *addr == "" {
+		if failed {
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -74,7 +91,26 @@ func main() {
 
 	check("ping", ping(ctx, clt, *cluster))
 	check("tokens", tokens(ctx, clt))
+	check("token messages", tokenMessages(ctx, clt))
 	check("bots", bots(ctx, clt))
+	check("bot defaults", botDefaults(ctx, clt))
+	check("bot messages", botMessages(ctx, clt))
+	check("users", users(ctx, clt))
+	check("cert authorities", certAuthorities(ctx, clt, "the admin", *cluster, *identity))
+	if *botIdentity != "" {
+		bot, err := client.New(ctx, client.Config{
+			Addrs:       []string{*addr},
+			Credentials: []client.Credentials{client.LoadIdentityFile(*botIdentity)},
+			DialTimeout: 10 * time.Second,
+		})
+		if err != nil {
+			check("connect as the bot", err)
+		} else {
+			defer bot.Close()
+			check("bot user", botUser(ctx, bot))
+			check("bot cert authorities", certAuthorities(ctx, bot, "a bot", *cluster, *botIdentity))
+		}
+	}
 	if failed {
 		os.Exit(1)
 	}

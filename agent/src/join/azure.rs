@@ -14,10 +14,12 @@
 //! 4. `AzureChallengeSolution{attested_data, intermediate (concatenated DER), access_token}`
 //!    → the bot certificates.
 //!
-//! An older server answers `Unimplemented`; the client then uses the legacy
-//! `proto.JoinService/RegisterUsingAzureMethod` stream, where **the server speaks first** with
+//! An older server answers `Unimplemented`, and a server whose `join.v1` Azure messages differ
+//! from these fails at the protocol level; either way the client then uses the legacy
+//! `proto.JoinService/RegisterUsingAzureMethod` stream ([`join_with_azure`]), where **the server speaks first** with
 //! the challenge and the server fetches intermediates itself. Server rejections keep the
-//! server's reason ([`JoinError::Teleport`]); when the VM cannot produce its proof, the client
+//! server's reason ([`JoinError::Teleport`]); [`AzureJoin`] adds to a refusal what it knows
+//! of the VM and the fix ([`JoinError::Rejected`], [`vm`]); when the VM cannot produce its proof, the client
 //! tells the server why (`GivingUp`) before it reports the local failure.
 //!
 //! [`join_with_azure`] and its two halves are public for the devstack's tests and the benches;
@@ -28,12 +30,17 @@
 
 use std::time::{Duration, SystemTime};
 
+mod error;
+pub mod vm;
+
+use error::is_pending;
+pub use error::{JoinError, REJECTION_DOC};
+pub(super) use error::{message, reason};
+
 use async_trait::async_trait;
-use base64::Engine;
-use joinery_azure::aia::{AiaError, AiaFetcher};
-use joinery_azure::attested::{AttestedDocument, AttestedError, concat_der_certificates};
-use joinery_azure::imds::{ARM_RESOURCE, IdentitySelector, ImdsClient, ImdsError, RetryPolicy};
-use joinery_azure::jwt::AccessTokenClaims;
+use joinery_azure::aia::AiaFetcher;
+use joinery_azure::attested::{AttestedDocument, concat_der_certificates};
+use joinery_azure::imds::{ARM_RESOURCE, IdentitySelector, ImdsClient, RetryPolicy};
 use joinery_tbot_config::onboarding::azure::AzureOnboarding;
 use joinery_tbot_config::{JoinMethodName, Token};
 use joinery_teleport::join::{BOT_ROLE, JoinService, JoinStream, JoinedCerts, bot_params, legacy_bot_request};
@@ -45,30 +52,9 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::Join;
-use crate::renew::teleport_reason;
 
 /// The method's name on the wire.
 const AZURE_JOIN_METHOD: &str = JoinMethodName::Azure.as_str();
-
-/// Why an Azure join failed.
-#[derive(Debug, thiserror::Error)]
-pub enum JoinError {
-    /// Teleport refused or failed; the message is the server's reason.
-    #[error("azure join: {0}")]
-    Teleport(#[from] TeleportError),
-    /// IMDS could not provide the document or token.
-    #[error("azure join: {0}")]
-    Imds(#[from] ImdsError),
-    /// The attested document IMDS returned cannot be read.
-    #[error("azure join: attested document from IMDS: {0}")]
-    Document(#[from] AttestedError),
-    /// The intermediates could not be fetched.
-    #[error("azure join: fetching the attested document's intermediate certificates: {0}")]
-    Aia(#[from] AiaError),
-    /// The server broke the protocol.
-    #[error("azure join: unexpected response from Teleport: {0}")]
-    Protocol(String),
-}
 
 /// What IMDS proved for one challenge.
 struct Proof {
@@ -102,8 +88,10 @@ async fn prove(
     Ok(Proof { attested_data, access_token: token.access_token, intermediate })
 }
 
-/// Joins as a bot with the `azure` method: `teleport.join.v1` first, the legacy service if
-/// the server does not implement it. A fresh key is generated for every join.
+/// Joins as a bot with the `azure` method: `teleport.join.v1` first, the legacy service when
+/// the v1 attempt fails for a reason of protocol, not of access ([`JoinError::is_protocol_doubt`]).
+/// A fresh key is generated for every join. The first fallback of the process is logged with
+/// its reason as a warning, later ones at debug level.
 pub async fn join_with_azure(
     client: &Client,
     token: &str,
@@ -112,13 +100,25 @@ pub async fn join_with_azure(
     selector: Option<IdentitySelector>,
     aia: &AiaFetcher,
 ) -> Result<(KeyPair, JoinedCerts, JoinService), JoinError> {
-    match join_with_azure_v1(client, token, ttl, imds, selector.as_ref(), aia).await {
-        Ok((key, certs)) => Ok((key, certs, JoinService::V1)),
-        Err(JoinError::Teleport(TeleportError::NotImplemented(m))) => {
-            tracing::debug!(reason = %m, "teleport.join.v1 not implemented; using the legacy Azure join");
-            let (key, certs) = join_with_azure_legacy(client, token, ttl, imds, selector.as_ref()).await?;
-            Ok((key, certs, JoinService::Legacy))
-        }
+    let v1_error = match join_with_azure_v1(client, token, ttl, imds, selector.as_ref(), aia).await {
+        Ok((key, certs)) => return Ok((key, certs, JoinService::V1)),
+        Err(e) if e.is_protocol_doubt() => e,
+        Err(e) => return Err(e),
+    };
+    static LOGGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !LOGGED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            reason = %v1_error,
+            "teleport.join.v1 cannot do this Azure join; falling back to the legacy \
+             proto.JoinService/RegisterUsingAzureMethod stream (logged once)"
+        );
+    } else {
+        tracing::debug!(reason = %v1_error, "falling back to the legacy Azure join");
+    }
+    match join_with_azure_legacy(client, token, ttl, imds, selector.as_ref()).await {
+        Ok((key, certs)) => Ok((key, certs, JoinService::Legacy)),
+        // A server with neither: what its v1 service said is the better reason.
+        Err(JoinError::Teleport(TeleportError::NotImplemented(_))) => Err(v1_error),
         Err(e) => Err(e),
     }
 }
@@ -132,16 +132,7 @@ pub async fn join_with_azure_v1(
     selector: Option<&IdentitySelector>,
     aia: &AiaFetcher,
 ) -> Result<(KeyPair, JoinedCerts), JoinError> {
-    let mut stream = JoinStream::open(
-        client,
-        v1::ClientInit {
-            join_method: Some(AZURE_JOIN_METHOD.into()),
-            token_name: token.to_string(),
-            system_role: BOT_ROLE.to_string(),
-            ..Default::default()
-        },
-    )
-    .await?;
+    let mut stream = JoinStream::open(client, client_init(token)).await?;
     let init = stream.recv_server_init().await?;
     if init.join_method != AZURE_JOIN_METHOD {
         return Err(JoinError::Protocol(format!(
@@ -185,6 +176,24 @@ pub async fn join_with_azure_v1(
         .await?;
     let certs = stream.recv_bot_result().await?;
     Ok((key, certs))
+}
+
+/// The `ClientInit` of an Azure bot join with `token`.
+fn client_init(token: &str) -> v1::ClientInit {
+    v1::ClientInit {
+        join_method: Some(AZURE_JOIN_METHOD.into()),
+        token_name: token.to_string(),
+        system_role: BOT_ROLE.to_string(),
+        ..Default::default()
+    }
+}
+
+/// Asks `teleport.join.v1` whether it takes `token` for an Azure bot join, without proving
+/// anything: `ClientInit`, then `ServerInit` or the server's refusal, then the stream is
+/// dropped. What `check --join` uses to tell a token Teleport refuses from a VM it refuses.
+pub async fn probe_token(client: &Client, token: &str) -> Result<(), TeleportError> {
+    let mut stream = JoinStream::open(client, client_init(token)).await?;
+    stream.recv_server_init().await.map(|_| ())
 }
 
 /// The legacy `proto.JoinService/RegisterUsingAzureMethod` join only (pre-v18 servers). The
@@ -257,6 +266,24 @@ pub struct AzureJoin {
 }
 
 impl AzureJoin {
+    /// The configured `onboarding.azure.client_id`.
+    pub fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+
+    /// An access-denied answer, with what the agent knows of this VM added
+    /// (IMDS asked once more: the proof itself is not kept). Other errors,
+    /// and a role assignment not effective yet, are returned as they are.
+    async fn with_context(&self, e: JoinError) -> JoinError {
+        match e {
+            JoinError::Teleport(source @ TeleportError::AccessDenied(_)) if !is_pending(&source) => {
+                let vm = vm::VmFacts::read(self.client_id.as_deref()).await.map_err(|e| e.to_string());
+                JoinError::Rejected { source, token: self.token.masked(), vm: Box::new(vm) }
+            }
+            other => other,
+        }
+    }
+
     /// Joins with the token (rule) named `token`, as the identity `block` selects.
     pub fn new(token: Token, block: &AzureOnboarding) -> Self {
         let imds = ImdsClient::from_env()
@@ -291,154 +318,22 @@ impl Join for AzureJoin {
             }
         }
         let selector = self.client_id.as_ref().map(|c| IdentitySelector::ClientId(c.clone()));
-        let (key, certs, service) = join_with_azure(client, self.token.value(), ttl, imds, selector, &aia).await?;
-        tracing::debug!(?service, "joined");
-        Ok((key, certs))
+        match join_with_azure(client, self.token.value(), ttl, imds, selector, &aia).await {
+            Ok((key, certs, service)) => {
+                tracing::debug!(?service, "joined");
+                Ok((key, certs))
+            }
+            Err(e) => Err(self.with_context(e).await.into()),
+        }
     }
 
     async fn describe(&self) -> Vec<String> {
         let client_id = self.client_id.as_deref();
         let mut lines = vec![format!("azure.client_id: {}", client_id.unwrap_or("(system-assigned identity)"))];
-        match describe_vm(client_id).await {
-            Ok(facts) => lines.extend(facts.into_iter().map(|(k, v)| format!("azure.{k}: {v}"))),
+        match vm::VmFacts::read(client_id).await {
+            Ok(facts) => lines.extend(facts.lines().into_iter().map(|(k, v)| format!("azure.{k}: {v}"))),
             Err(e) => lines.push(format!("azure: not available: {e}")),
         }
         lines
     }
-}
-
-impl JoinError {
-    /// ARM's message when Teleport refused the join because its ARM look-up of this VM, made
-    /// with the VM's own token, was refused with `AuthorizationFailed`: the identity's role
-    /// assignment has not taken effect yet (Azure applies one within about 10 minutes). This
-    /// is what a VM's first boot meets with a Teleport that looks VMs up in ARM (before v16,
-    /// or when the token does not name the VM), and it passes by itself.
-    ///
-    /// Teleport hands on the Azure SDK's error text (`azcore.ResponseError`: request,
-    /// `RESPONSE 403: …`, `ERROR CODE: …`, the JSON body) as `AccessDenied`; the code is read
-    /// from its `ERROR CODE:` line, the message from its body.
-    pub fn role_assignment_pending(&self) -> Option<String> {
-        let JoinError::Teleport(TeleportError::AccessDenied(text)) = self else { return None };
-        let code = text.lines().find_map(|l| l.trim().strip_prefix("ERROR CODE: "))?;
-        if code.trim() != "AuthorizationFailed" {
-            return None;
-        }
-        let body = text.find('{').and_then(|start| {
-            let end = text.rfind('}')?;
-            serde_json::from_str::<serde_json::Value>(&text[start..=end]).ok()
-        });
-        let message = body
-            .as_ref()
-            .and_then(|b| b.pointer("/error/message"))
-            .and_then(|m| m.as_str())
-            .unwrap_or("the identity may not read the VM");
-        Some(message.to_string())
-    }
-}
-
-/// How the agent reports a failed Azure join: the server's reason as is, a
-/// broken exchange as a Teleport protocol error, the VM's own failures
-/// as an attestation problem, and a role assignment that has not taken
-/// effect yet as exactly that (the daemon retries it with backoff).
-pub(super) fn message(e: &JoinError) -> String {
-    if let Some(arm) = e.role_assignment_pending() {
-        return format!(
-            "role assignment not effective yet: Teleport's ARM look-up of this VM with its managed identity was refused \
-             (AuthorizationFailed: {arm}); Azure applies a new role assignment within about 10 minutes, so this passes \
-             by itself (the agent retries)"
-        );
-    }
-    match e {
-        JoinError::Teleport(e) => e.to_string(),
-        JoinError::Protocol(m) => TeleportError::Protocol(m.clone()).to_string(),
-        JoinError::Imds(e) => attestation(e),
-        JoinError::Document(e) => attestation(e),
-        JoinError::Aia(e) => attestation(e),
-    }
-}
-
-fn attestation(e: &dyn std::fmt::Display) -> String {
-    format!("cannot get the VM's Azure attestation: {e}")
-}
-
-/// The metric label of a failed Azure join: the cause, as precisely as a
-/// bounded set of labels allows (IMDS's HTTP status, unreachable IMDS, a bad
-/// document, the AIA download, or the server's reason).
-pub(super) fn reason(e: &JoinError) -> &'static str {
-    if e.role_assignment_pending().is_some() {
-        return "azure_role_assignment_pending";
-    }
-    match e {
-        JoinError::Teleport(e) => teleport_reason(e),
-        JoinError::Protocol(_) => "protocol",
-        JoinError::Imds(e) => imds_reason(e),
-        JoinError::Document(_) => "attestation_document",
-        JoinError::Aia(_) => "attestation_aia",
-    }
-}
-
-fn imds_reason(e: &ImdsError) -> &'static str {
-    match e {
-        ImdsError::GaveUp { last, .. } => imds_reason(last),
-        ImdsError::Unreachable { .. } => "imds_unreachable",
-        ImdsError::Status { status, .. } => match status {
-            400 => "imds_http_400",
-            403 => "imds_http_403",
-            404 => "imds_http_404",
-            410 => "imds_http_410",
-            429 => "imds_http_429",
-            500 => "imds_http_500",
-            502 => "imds_http_502",
-            503 => "imds_http_503",
-            504 => "imds_http_504",
-            _ => "imds_http_other",
-        },
-        ImdsError::BadResponse { .. } => "imds_bad_response",
-        ImdsError::VersionTooOld(_) => "imds_version",
-        ImdsError::InvalidNonce => "protocol",
-        ImdsError::Setup(_) => "imds_setup",
-    }
-}
-
-/// What `check` prints about the VM: subscription, resource group, vmId and
-/// the managed identity, from IMDS (an attested document and a token whose
-/// claims are read, not verified: this is a diagnostic).
-async fn describe_vm(client_id: Option<&str>) -> Result<Vec<(String, String)>, String> {
-    let imds =
-        ImdsClient::from_env().map_err(|e| e.to_string())?.with_retry_policy(joinery_azure::imds::RetryPolicy::none());
-    let mut out = vec![("imds".to_string(), imds.base_url().to_string())];
-    let body = imds.attested_document("joineryagentcheck").await.map_err(|e| e.to_string())?;
-    let doc = AttestedDocument::parse(&body).map_err(|e| format!("attested document: {e}"))?;
-    let data = doc.data();
-    out.push(("subscription".into(), data.subscription_id.clone().unwrap_or_else(|| "(not in document)".into())));
-    out.push(("vm_id".into(), data.vm_id.clone()));
-    let selector = client_id.map(|c| IdentitySelector::ClientId(c.to_string()));
-    match imds.access_token(ARM_RESOURCE, selector.as_ref()).await {
-        Ok(token) => match claims(&token.access_token) {
-            Some(c) => {
-                let vm = c.vm_resource_id();
-                out.push((
-                    "resource_group".into(),
-                    vm.as_ref().and_then(|r| r.resource_group.clone()).unwrap_or_else(|| "(unknown)".into()),
-                ));
-                if let Some(name) = vm.as_ref().and_then(|r| r.name().map(str::to_string)) {
-                    out.push(("vm_name".into(), name));
-                }
-                out.push(("identity".into(), c.xms_mirid.clone().unwrap_or_else(|| "(unknown)".into())));
-                out.push(("identity.principal_id".into(), c.oid.clone().unwrap_or_default()));
-                out.push(("identity.client_id".into(), c.appid.clone().unwrap_or_default()));
-                out.push(("tenant".into(), c.tid.clone()));
-            }
-            None => out.push(("identity".into(), "(token claims unreadable)".into())),
-        },
-        Err(e) => out.push(("identity".into(), format!("no managed identity token: {e}"))),
-    }
-    Ok(out)
-}
-
-/// The unverified claims of a JWT.
-fn claims(jwt: &str) -> Option<AccessTokenClaims> {
-    let payload = jwt.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
-    serde_json::from_slice(&bytes).ok()
 }

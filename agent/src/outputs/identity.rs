@@ -7,15 +7,19 @@
 //! key. Such a certificate cannot be used to get more certificates.
 //!
 //! Files are tbot's (§13.1): `identity`, `key`, `key.pub`, `tlscert`,
-//! `key-cert.pub`, `teleport-host-ca.crt`, `known_hosts` and `ssh_config`,
+//! `key-cert.pub`, the CA files `teleport-host-ca.crt`,
+//! `teleport-user-ca.crt` and `teleport-database-ca.crt` ([`super::CaFiles`],
+//! read with the bot's identity as tbot's `writeTLSCAs` does; a program
+//! checks `tlscert` against the user CA), `known_hosts` and `ssh_config`,
 //! mode 0600 in a directory opened without following symlinks
 //! ([`crate::destination`]). All of a renewal's files are published as one
 //! generation that replaces the previous one at a single instant
 //! ([`joinery_util::fs::SecureDir::publish`]): a reader never sees a torn
 //! file, and never a `key` of one renewal beside a `tlscert` of another
-//! once it has resolved the live generation. `teleport-user-ca.crt` is not written: the API the agent uses
-//! does not return the user CA (tbot gets it from `GetCertAuthority`, which
-//! a bot may not call on every cluster).
+//! //! once it has resolved the live generation. tbot's `tlscacerts` and
+//! `sshcacerts` are not output files: tbot keeps them in its own storage
+//! only (`KindBotInternal` in `lib/tbot/identity/artifact.go`), as the agent
+//! keeps them in its storage ([`crate::storage`]).
 
 use std::path::Path;
 use std::time::SystemTime;
@@ -70,7 +74,7 @@ impl Output for IdentityOutput {
             identity.ssh_ca_lines = ctx.bot.ssh_ca_lines.clone();
         }
         if let Destination::Directory { path, symlinks } = &self.destination {
-            write_dir(path, *symlinks, &identity, &key, self.ssh_config, ctx.server, cluster)?;
+            write_dir(path, *symlinks, &identity, &key, self.ssh_config, ctx, cluster)?;
         }
         let cert = identity.tls_info().map_err(|e| issue(joinery_teleport::Error::Protocol(e.to_string())))?;
         tracing::info!(
@@ -90,22 +94,25 @@ fn write_dir(
     identity: &Identity,
     key: &KeyPair,
     with_ssh_config: bool,
-    server: &Server,
+    ctx: &Context<'_>,
     cluster: &str,
 ) -> Result<(), OutputError> {
+    let server = ctx.server;
     let mut files = vec![
-        ("key", identity.private_key_pem.clone()),
-        ("key.pub", format!("{}\n", key.ssh_authorized_key())),
-        ("tlscert", identity.tls_cert_pem.clone()),
-        ("key-cert.pub", format!("{}\n", identity.ssh_cert.trim())),
-        ("teleport-host-ca.crt", identity.tls_ca_pems.concat()),
-        ("known_hosts", known_hosts(identity, server, cluster)),
-        ("identity", identity.encode()),
+        ("key", identity.private_key_pem.clone().into_bytes()),
+        ("key.pub", format!("{}\n", key.ssh_authorized_key()).into_bytes()),
+        ("tlscert", identity.tls_cert_pem.clone().into_bytes()),
+        ("key-cert.pub", format!("{}\n", identity.ssh_cert.trim()).into_bytes()),
+        ("teleport-host-ca.crt", ctx.ca_files.host.clone()),
+        ("teleport-user-ca.crt", ctx.ca_files.user.clone()),
+        ("teleport-database-ca.crt", ctx.ca_files.database.clone()),
+        ("known_hosts", known_hosts(identity, server, cluster).into_bytes()),
+        ("identity", identity.encode().into_bytes()),
     ];
     if with_ssh_config {
-        files.push(("ssh_config", ssh_config(dir, server, cluster)));
+        files.push(("ssh_config", ssh_config(dir, server, cluster).into_bytes()));
     }
-    let files: Vec<(&str, &[u8])> = files.iter().map(|(name, text)| (*name, text.as_bytes())).collect();
+    let files: Vec<(&str, &[u8])> = files.iter().map(|(name, bytes)| (*name, bytes.as_slice())).collect();
     crate::destination::open(dir, symlinks)?.publish(&files, SECRET_FILE_MODE)?;
     Ok(())
 }

@@ -15,6 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use joinery_tbot_config::{Config, Server};
+use joinery_teleport::authority::{ca_type, concat_tls_certificates};
 use joinery_teleport::identity::{CertInfo, der_to_pem, pem_certs_to_der};
 use joinery_teleport::{Client, Identity};
 
@@ -35,6 +36,39 @@ pub struct Context<'a> {
     /// The cluster's host CAs (PEM, one certificate each), fetched once per
     /// renewal as tbot appends them to every output; `None` if unavailable.
     pub host_cas: Option<Vec<String>>,
+    /// The cluster's CA files, read once per renewal with the bot's own
+    /// credentials as tbot does.
+    pub ca_files: &'a CaFiles,
+}
+
+/// tbot's CA files (`writeTLSCAs` in `lib/tbot`): the TLS certificates of
+/// every host, user and database CA the cluster trusts, each file the
+/// certificates concatenated as Teleport stores them (PEM).
+///
+/// tbot reads them with the bot's own identity (`GetCertAuthorities(type,
+/// false)`, secrets excluded): every Teleport role may list and read CAs
+/// without their keys, so no bot needs a rule for it.
+#[derive(Debug, Clone, Default)]
+pub struct CaFiles {
+    /// `teleport-host-ca.crt`.
+    pub host: Vec<u8>,
+    /// `teleport-user-ca.crt`.
+    pub user: Vec<u8>,
+    /// `teleport-database-ca.crt`.
+    pub database: Vec<u8>,
+}
+
+impl CaFiles {
+    /// Reads the three CA types from `client`, as tbot does before rendering
+    /// an output; a failure fails the outputs, as in tbot.
+    pub async fn fetch(client: &Client) -> Result<CaFiles, joinery_teleport::Error> {
+        let read = |t| async move { client.get_cert_authorities(t).await.map(|cas| concat_tls_certificates(&cas)) };
+        Ok(CaFiles {
+            host: read(ca_type::HOST).await?,
+            user: read(ca_type::USER).await?,
+            database: read(ca_type::DATABASE).await?,
+        })
+    }
 }
 
 /// One output.
@@ -62,6 +96,9 @@ pub enum OutputError {
         /// The server's answer.
         source: joinery_teleport::Error,
     },
+    /// The cluster's CAs could not be read (with the bot's identity).
+    #[error("cannot read the cluster's certificate authorities for the outputs: {0}")]
+    CertAuthorities(joinery_teleport::Error),
     /// A file could not be written.
     #[error(transparent)]
     Write(#[from] joinery_util::fs::FsError),
@@ -71,7 +108,7 @@ impl OutputError {
     /// A short label for metrics.
     pub fn reason(&self) -> &'static str {
         match self {
-            OutputError::Issue { source, .. } => teleport_reason(source),
+            OutputError::Issue { source, .. } | OutputError::CertAuthorities(source) => teleport_reason(source),
             OutputError::Write(_) => "output_write",
         }
     }
@@ -98,7 +135,9 @@ pub async fn write_all(cfg: &Config, client: &Client, bot: &Identity) -> Result<
         Ok(pem) => Some(pem_certs_to_der(&String::from_utf8_lossy(&pem))).filter(|ders| !ders.is_empty()),
         Err(_) => None,
     };
+    let ca_files = CaFiles::fetch(client).await.map_err(OutputError::CertAuthorities)?;
     let ctx = Context {
+        ca_files: &ca_files,
         client,
         bot,
         bot_info: &bot_info,

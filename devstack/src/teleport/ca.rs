@@ -1,21 +1,33 @@
 //! The cluster's certificate authorities.
 //!
-//! Like Teleport, the devstack keeps four CAs: TLS host (signs the server
-//! certificate clients check), TLS user (signs client certificates the
-//! server checks), SSH user and SSH host. They are generated on first start
-//! and kept in `DIR/ca/` (0600 files in a 0700 directory), so a restart
-//! keeps every identity issued before it valid.
+//! Like Teleport, the devstack keeps a host CA (TLS: signs the server
+//! certificate clients check; SSH: signs host certificates), a user CA (TLS:
+//! signs client certificates the server checks; SSH: signs user
+//! certificates) and a database CA (TLS only). They are generated on first
+//! start and kept in `DIR/ca/` (0600 files in a 0700 directory), so a
+//! restart keeps every identity issued before it valid; a state directory
+//! from before the database CA gets one at its next start.
+//!
+//! [`Authority::cert_authority`] shows each as Teleport's `CertAuthorityV2`
+//! resource without its private keys, as `teleport.trust.v1` serves it.
+//! Teleport's other CA types (`db_client`, `openssh`, `jwt`, `saml_idp`,
+//! `oidc_idp`, `spiffe`, `okta`, …) are not kept: the devstack answers for
+//! them as for a CA that does not exist.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use joinery_teleport::identity::oid;
+use joinery_teleport::proto::types::{
+    CaKeySet, CertAuthoritySpecV2, CertAuthorityV2, Metadata, PrivateKeyType, SshKeyPair, TlsKeyPair,
+};
 use joinery_util::fs::{SECRET_FILE_MODE, ensure_private_dir, write_atomic};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
     PKCS_ECDSA_P256_SHA256, SubjectPublicKeyInfo,
 };
+use sha2::Digest;
 use ssh_key::certificate::{Builder as SshCertBuilder, CertType};
 use ssh_key::private::Ed25519Keypair;
 
@@ -37,11 +49,12 @@ impl TlsCa {
     }
 }
 
-/// The four cluster CAs.
+/// The cluster CAs.
 pub struct Authority {
     cluster_name: String,
     tls_host: TlsCa,
     tls_user: TlsCa,
+    tls_db: TlsCa,
     ssh_user: ssh_key::PrivateKey,
     ssh_host: ssh_key::PrivateKey,
 }
@@ -88,17 +101,17 @@ impl Authority {
         ensure_private_dir(&ca_dir)?;
         let tls_host = new_tls_ca(cluster_name, "host")?;
         let tls_user = new_tls_ca(cluster_name, "user")?;
+        let tls_db = new_tls_ca(cluster_name, "db")?;
         let ssh_user = new_ssh_ca()?;
         let ssh_host = new_ssh_ca()?;
-        for (name, ca) in [("tls-host", &tls_host), ("tls-user", &tls_user)] {
-            write_atomic(&ca_dir.join(format!("{name}.crt")), ca.cert_pem.as_bytes(), SECRET_FILE_MODE)?;
-            write_atomic(&ca_dir.join(format!("{name}.key")), ca.key.serialize_pem().as_bytes(), SECRET_FILE_MODE)?;
+        for (name, ca) in [("tls-host", &tls_host), ("tls-user", &tls_user), ("tls-db", &tls_db)] {
+            save_tls_ca(&ca_dir, name, ca)?;
         }
         for (name, key) in [("ssh-user", &ssh_user), ("ssh-host", &ssh_host)] {
             let pem = key.to_openssh(ssh_key::LineEnding::LF)?;
             write_atomic(&ca_dir.join(format!("{name}.key")), pem.as_bytes(), SECRET_FILE_MODE)?;
         }
-        Ok(Authority { cluster_name: cluster_name.to_string(), tls_host, tls_user, ssh_user, ssh_host })
+        Ok(Authority { cluster_name: cluster_name.to_string(), tls_host, tls_user, tls_db, ssh_user, ssh_host })
     }
 
     fn load(ca_dir: &Path) -> Result<Self> {
@@ -122,12 +135,65 @@ impl Authority {
         let cluster_name = joinery_teleport::CertInfo::from_der(&tls_host.cert_der)
             .map(|i| i.cluster_name)
             .with_context(|| format!("CA certificate {}/tls-host.crt is corrupt", ca_dir.display()))?;
+        // State directories from before the database CA get one now.
+        let tls_db = if ca_dir.join("tls-db.key").exists() {
+            tls("tls-db")?
+        } else {
+            let ca = new_tls_ca(&cluster_name, "db")?;
+            save_tls_ca(ca_dir, "tls-db", &ca)?;
+            ca
+        };
         Ok(Authority {
             cluster_name,
             tls_host,
             tls_user: tls("tls-user")?,
+            tls_db,
             ssh_user: ssh("ssh-user")?,
             ssh_host: ssh("ssh-host")?,
+        })
+    }
+
+    /// The CA of `ca_type` (`host`, `user`, `db`) as Teleport's resource,
+    /// without private keys; `None` for a type the devstack does not keep.
+    pub fn cert_authority(&self, ca_type: &str) -> Option<CertAuthorityV2> {
+        use joinery_teleport::authority::ca_type as t;
+        let (tls, ssh) = match ca_type {
+            t::HOST => (&self.tls_host, Some(&self.ssh_host)),
+            t::USER => (&self.tls_user, Some(&self.ssh_user)),
+            t::DATABASE => (&self.tls_db, None),
+            _ => return None,
+        };
+        // Teleport stores an SSH CA key as an authorized_keys line (`ssh.MarshalAuthorizedKey`).
+        let ssh = ssh.map(|k| SshKeyPair {
+            public_key: format!("{}\n", k.public_key().to_openssh().unwrap_or_default()).into_bytes(),
+            private_key: Vec::new(),
+            private_key_type: PrivateKeyType::Raw as i32,
+        });
+        let tls = TlsKeyPair {
+            cert: tls.cert_pem.clone().into_bytes(),
+            key: Vec::new(),
+            key_type: PrivateKeyType::Raw as i32,
+        };
+        // A revision that changes only with the keys (they never rotate here).
+        let digest = sha2::Sha256::digest(&tls.cert);
+        let revision = uuid::Uuid::from_slice(&digest[..16]).map(|u| u.to_string()).unwrap_or_default();
+        Some(CertAuthorityV2 {
+            kind: "cert_authority".into(),
+            sub_kind: ca_type.into(),
+            version: "v2".into(),
+            metadata: Some(Metadata {
+                name: self.cluster_name.clone(),
+                namespace: "default".into(),
+                revision,
+                ..Default::default()
+            }),
+            spec: Some(CertAuthoritySpecV2 {
+                r#type: ca_type.into(),
+                cluster_name: self.cluster_name.clone(),
+                active_keys: Some(CaKeySet { ssh: ssh.into_iter().collect(), tls: vec![tls], jwt: Vec::new() }),
+                additional_trusted_keys: Some(CaKeySet::default()),
+                ..Default::default()
+            }),
         })
     }
 
@@ -268,6 +334,12 @@ fn new_tls_ca(cluster_name: &str, kind: &str) -> Result<TlsCa> {
     params.not_after = (now + Duration::from_secs(10 * 365 * 24 * 3600)).into();
     let cert = params.self_signed(&key)?;
     Ok(TlsCa { cert_der: cert.der().to_vec(), cert_pem: cert.pem(), key })
+}
+
+fn save_tls_ca(ca_dir: &Path, name: &str, ca: &TlsCa) -> Result<()> {
+    write_atomic(&ca_dir.join(format!("{name}.crt")), ca.cert_pem.as_bytes(), SECRET_FILE_MODE)?;
+    write_atomic(&ca_dir.join(format!("{name}.key")), ca.key.serialize_pem().as_bytes(), SECRET_FILE_MODE)?;
+    Ok(())
 }
 
 fn new_ssh_ca() -> Result<ssh_key::PrivateKey> {

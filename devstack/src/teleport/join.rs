@@ -24,7 +24,7 @@ use super::ca::{IssuedCerts, UserCertRequest};
 use super::delegated::{BotKeys, ChallengeSolution, Exchange, bot_params, unexpected_message};
 use super::resources::{bot_resource_name, mask};
 use super::store::BotInstance;
-use super::{Cluster, bot_ttl, caller};
+use super::{Cluster, JoinV1Mode, bot_ttl, caller};
 use joinery_teleport::CertInfo;
 
 /// The key suite the devstack advertises (ECDSA P-256 for bots).
@@ -299,6 +299,18 @@ impl JoinApiV1 {
                 signature_algorithm_suite: SIGNATURE_ALGORITHM_SUITE.into(),
             }))
             .await?;
+        if method == "azure" {
+            match cluster.join_v1 {
+                JoinV1Mode::WithoutAzure => {
+                    // Teleport's `handleJoinMethod` default, after its ServerInit.
+                    return Err(Status::unimplemented(format!(
+                        "join method {method} is not yet implemented by the new join service"
+                    )));
+                }
+                JoinV1Mode::RenumberedAzure => return renumbered_azure(&mut exchange).await,
+                JoinV1Mode::Full | JoinV1Mode::Absent => {}
+            }
+        }
         let first = exchange.next().await?;
         let keys: BotKeys = match (method.as_str(), first) {
             ("token", v1::join_request::Payload::TokenInit(t)) => bot_params(t.client_params)?,
@@ -325,9 +337,22 @@ impl JoinApiV1 {
     }
 }
 
+/// A server whose Azure messages are numbered otherwise: its challenge is a
+/// payload this client does not know, and a solution it sends back is one the
+/// server does not know (Teleport's `challengeSolutionToMessage` default).
+async fn renumbered_azure(exchange: &mut Exchange<'_>) -> Result<v1::Certificates, Status> {
+    exchange.next().await?;
+    exchange.send(v1::join_response::Payload::Challenge(v1::Challenge { payload: None })).await?;
+    exchange.next().await?;
+    Err(Status::invalid_argument("unrecognized challenge solution message type <nil>"))
+}
+
 #[tonic::async_trait]
 impl JoinServiceV1 for JoinApiV1 {
     async fn join(&self, req: Request<Streaming<v1::JoinRequest>>) -> Result<Response<JoinStream>, Status> {
+        if self.0.join_v1 == JoinV1Mode::Absent {
+            return Err(Status::unimplemented("unknown service teleport.join.v1.JoinService"));
+        }
         let cluster = self.0.clone();
         let rejoin = caller(&req);
         let inbound = req.into_inner();

@@ -14,6 +14,8 @@ use joinery_teleport::proto::legacy::auth_service_server::AuthServiceServer;
 use joinery_teleport::proto::legacy::join_service_server::JoinServiceServer;
 use joinery_teleport::proto::teleport::join::v1::join_service_server::JoinServiceServer as JoinV1Server;
 use joinery_teleport::proto::teleport::machineid::v1::bot_service_server::BotServiceServer;
+use joinery_teleport::proto::teleport::trust::v1::trust_service_server::TrustServiceServer;
+use joinery_teleport::proto::teleport::users::v1::users_service_server::UsersServiceServer;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use tokio::net::TcpListener;
@@ -24,6 +26,8 @@ use super::Cluster;
 use super::auth::AuthApi;
 use super::bots::BotApi;
 use super::join::{JoinApiV1, LegacyJoinApi};
+use super::trust::TrustApi;
+use super::users::UsersApi;
 
 /// Largest gRPC message accepted, as Teleport's default.
 const MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
@@ -81,6 +85,16 @@ pub async fn serve(
         )
         .add_service(
             BotServiceServer::new(BotApi(cluster.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_SIZE)
+                .max_encoding_message_size(MAX_MESSAGE_SIZE),
+        )
+        .add_service(
+            UsersServiceServer::new(UsersApi(cluster.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_SIZE)
+                .max_encoding_message_size(MAX_MESSAGE_SIZE),
+        )
+        .add_service(
+            TrustServiceServer::new(TrustApi(cluster.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_SIZE)
                 .max_encoding_message_size(MAX_MESSAGE_SIZE),
         )

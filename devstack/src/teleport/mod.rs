@@ -5,7 +5,8 @@
 //! * [`store`]: persisted tokens, bots, users, roles and bot instances.
 //! * [`resources`], [`token_methods`]: Teleport's validation rules for
 //!   tokens (each join method's part) and bots.
-//! * [`auth`], [`bots`], [`join`]: the gRPC services; [`delegated`]: the
+//! * [`auth`], [`bots`], [`users`], [`trust`], [`join`]: the gRPC
+//!   services; [`delegated`]: the
 //!   registry of join methods other than `token` (Azure's is registered by
 //!   the Azure emulator).
 //! * [`faults`]: faults a test injects into the API.
@@ -23,6 +24,8 @@ pub mod listener;
 pub mod resources;
 pub mod store;
 pub mod token_methods;
+pub mod trust;
+pub mod users;
 
 use std::time::{Duration, SystemTime};
 
@@ -50,6 +53,29 @@ pub struct Cluster {
     pub joins: delegated::JoinMethods,
     /// Faults tests inject ([`faults`]).
     pub faults: faults::Faults,
+    /// Which Teleport's `teleport.join.v1` service the devstack plays.
+    pub join_v1: JoinV1Mode,
+}
+
+/// What the `teleport.join.v1` service offers (`joinery-devstack up
+/// --join-v1`): today's Teleport, or an older or different one, so that a
+/// client's fallback to the legacy join service can be proven.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum JoinV1Mode {
+    /// Every join method the devstack verifies (Teleport 18 with Azure on `join.v1`).
+    #[default]
+    Full,
+    /// A Teleport whose `join.v1` has no Azure: after `ServerInit` it answers
+    /// `Unimplemented` "join method azure is not yet implemented by the new
+    /// join service" (its `handleJoinMethod` default).
+    WithoutAzure,
+    /// A Teleport without `join.v1` (before 18): every call is `Unimplemented`
+    /// "unknown service teleport.join.v1.JoinService", as gRPC-Go answers.
+    Absent,
+    /// A Teleport whose Azure messages carry other field numbers than
+    /// Joinery's: its Azure challenge reaches the client as a `Challenge`
+    /// without a payload it knows.
+    RenumberedAzure,
 }
 
 impl Cluster {

@@ -50,6 +50,21 @@ pub struct User {
     /// The bot this user belongs to.
     #[serde(default)]
     pub bot_name: Option<String>,
+    /// Who created it, and when (Teleport's `spec.created_by`).
+    #[serde(default)]
+    pub origin: Option<UserOrigin>,
+    /// Changes on every write, as a Teleport resource's revision.
+    #[serde(default)]
+    pub revision: String,
+}
+
+/// Who created a user, and when.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct UserOrigin {
+    /// The creating user's name.
+    pub created_by: String,
+    /// Unix time of the creation.
+    pub created_unix: u64,
 }
 
 /// A Teleport role, reduced to what bots need.

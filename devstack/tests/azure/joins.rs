@@ -7,8 +7,8 @@ use joinery_teleport::join::JoinService;
 
 use crate::support::{
     JoinError, TTL, aia, assert_reason, az, finish_v1, imds, join_with_azure, join_with_azure_legacy,
-    join_with_azure_v1, material, open_v1, real_solution, rejected, stack_with_token, text, verify_bot_cert, vm,
-    vm1_claims,
+    join_with_azure_v1, material, open_v1, real_solution, rejected, stack_with_token, stack_with_token_in, text,
+    verify_bot_cert, vm, vm1_claims,
 };
 
 #[tokio::test]
@@ -51,6 +51,35 @@ async fn both_vms_join_through_the_legacy_service() {
             join_with_azure_legacy(&stack.anonymous().await, "az-token", TTL, &imds(&stack, name), None).await.unwrap();
         assert!(certs.tls_cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
         assert_eq!(verify_bot_cert(&stack, &certs, &key).bot_name.as_deref(), Some("robot"), "{name}");
+    }
+}
+
+/// A server whose `join.v1` lacks Azure, one without `join.v1`, and one whose Azure messages
+/// are numbered otherwise: each v1 attempt fails at the protocol level, and the join
+/// completes over the legacy stream.
+#[tokio::test]
+async fn protocol_doubt_falls_back_to_the_legacy_service() {
+    for (mode, v1_failure) in [
+        ("without-azure", "join method azure is not yet implemented by the new join service"),
+        ("absent", "unknown service teleport.join.v1.JoinService"),
+        ("renumbered-azure", "expected an Azure challenge"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let started = joinery_testkit::Devstack::start_in(&tmp.path().join("stack"), &["--join-v1", mode]);
+        let stack = stack_with_token_in(started, &["group1"]).await;
+        let client = stack.anonymous().await;
+        let v1 = join_with_azure_v1(&client, "az-token", TTL, &imds(&stack, "vm-1"), None, &aia(&stack)).await;
+        let err = v1.err().unwrap_or_else(|| panic!("{mode}: the v1 join must fail"));
+        assert!(err.is_protocol_doubt() && err.to_string().contains(v1_failure), "{mode}: {err}");
+        let (key, certs, service) =
+            join_with_azure(&client, "az-token", TTL, &imds(&stack, "vm-1"), None, &aia(&stack)).await.unwrap();
+        assert_eq!(service, JoinService::Legacy, "{mode}");
+        assert_eq!(verify_bot_cert(&stack, &certs, &key).bot_name.as_deref(), Some("robot"), "{mode}");
+        // An access decision is final, whatever the service: no fallback hides it.
+        let err =
+            join_with_azure(&client, "az-token", TTL, &imds(&stack, "vm-2"), None, &aia(&stack)).await.unwrap_err();
+        assert!(!err.is_protocol_doubt(), "{mode}: {err}");
+        assert!(matches!(&err, JoinError::Teleport(Error::AccessDenied(_))), "{mode}: {err}");
     }
 }
 

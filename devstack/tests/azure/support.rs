@@ -74,7 +74,11 @@ pub(crate) fn arm_client(stack: &Devstack, token: &str) -> ArmClient {
 /// A devstack with a bot `robot` and an azure token `az-token` allowing the default
 /// subscription (optionally only `groups`).
 pub(crate) async fn stack_with_token(groups: &[&str]) -> Devstack {
-    let stack = Devstack::start();
+    stack_with_token_in(Devstack::start(), groups).await
+}
+
+/// [`stack_with_token`] on a devstack already started (e.g. with `--join-v1`).
+pub(crate) async fn stack_with_token_in(stack: Devstack, groups: &[&str]) -> Devstack {
     let admin = stack.admin().await;
     admin.create_bot(bot("robot", &["access"])).await.unwrap();
     admin.create_token(azure_token("az-token", "robot", &subscription(&stack), groups)).await.unwrap();

@@ -78,6 +78,18 @@ pub fn description(field: &FieldDescriptor) -> String {
     comments.trim_end().lines().map(str::trim).collect::<Vec<_>>().join(" ").trim().to_string()
 }
 
+/// The comment before a message, its lines trimmed and joined by newlines
+/// (each of Joinery's messages ends it with a `Field numbers:` note saying
+/// where its numbers were checked).
+pub fn message_comment(message: &MessageDescriptor) -> String {
+    let file = message.parent_file();
+    let path = message.path();
+    let location =
+        file.file_descriptor_proto().source_code_info.as_ref().and_then(|i| i.location.iter().find(|l| l.path == path));
+    let comments = location.and_then(|l| l.leading_comments.as_deref()).unwrap_or_default();
+    comments.trim_end().lines().map(str::trim).collect::<Vec<_>>().join("\n")
+}
+
 fn field_location(field: &FieldDescriptor) -> Option<prost_reflect::prost_types::source_code_info::Location> {
     let file = field.parent_file();
     let path = field.path();
@@ -134,6 +146,8 @@ mod tests {
             "AWSIIDTTL is the TTL to use for AWS EC2 Instance Identity Documents used to join the cluster with this token."
         );
         // An empty comment line leaves two spaces, as in the official docs.
+        let note = message_comment(&message("teleport.join.v1.ClientInit").unwrap());
+        assert!(note.contains("Field numbers: not in Teleport's API module"), "{note}");
         assert!(description(&field("types.ProvisionTokenSpecV2GitLab.Rule", "Ref")).contains("ref_type.  This field"));
     }
 }
