@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use joinery_tbot_config::{Config, Server};
 use joinery_teleport::identity::{ca_pin, pem_certs_to_der};
-use joinery_teleport::tls::{ALPN_AUTH_PREFIX, ALPN_PROXY_GRPC, API_DOMAIN, TlsSettings, Trust};
+use joinery_teleport::tls::{ALPN_AUTH_PREFIX, ALPN_PROXY_GRPC, API_DOMAIN, PinnedTrust, TlsSettings, Trust};
 use joinery_teleport::{Client, ClientConfig, Credentials, Identity, RetryPolicy};
 
 use crate::renew::teleport_reason;
@@ -109,15 +109,21 @@ pub async fn join_client(cfg: &Config) -> Result<Client, ConnectError> {
         return Ok(dial(addr, join_settings(server, Trust::Roots(ders))).await?);
     }
     if !ob.ca_pins.is_empty() {
-        let cas = pinned_cluster_ca(server, &ob.ca_pins).await?;
-        return match dial(addr, join_settings(server, Trust::Roots(cas))).await {
+        // One connection for the bootstrap and the join: the certificate
+        // the server presented is checked against the pinned CA before the
+        // join sends anything.
+        let trust = PinnedTrust::default();
+        let client = dial(addr, join_settings(server, Trust::Pinned(trust.clone()))).await?;
+        let cas = fetch_pinned_ca(&client, addr, &ob.ca_pins).await?;
+        return match (trust.confirm(&cas), server) {
+            (Ok(()), _) => Ok(client),
             // A proxy serves its public web certificate, not the cluster CA's:
             // the pin proved we reach the right cluster, the system roots
             // prove we reach the right proxy.
-            Err(joinery_teleport::Error::UntrustedServer { .. }) if matches!(server, Server::Proxy(_)) => {
-                Ok(dial(addr, join_settings(server, Trust::System)).await?)
+            (Err(_), Server::Proxy(_)) => Ok(dial(addr, join_settings(server, Trust::System)).await?),
+            (Err(e), Server::Auth(_)) => {
+                Err(joinery_teleport::Error::UntrustedServer { addr: addr.to_string(), detail: e.to_string() }.into())
             }
-            other => Ok(other?),
         };
     }
     if cfg.insecure {
@@ -132,7 +138,13 @@ pub async fn join_client(cfg: &Config) -> Result<Client, ConnectError> {
 pub async fn pinned_cluster_ca(server: &Server, pins: &[String]) -> Result<Vec<Vec<u8>>, ConnectError> {
     let addr = server.addr();
     let bootstrap = dial(addr, join_settings(server, Trust::Insecure)).await?;
-    let pem = bootstrap.get_cluster_ca_cert().await?;
+    fetch_pinned_ca(&bootstrap, addr, pins).await
+}
+
+/// The cluster's TLS CA certificates (DER) fetched over `client`, only if
+/// every one matches a pin.
+async fn fetch_pinned_ca(client: &Client, addr: &str, pins: &[String]) -> Result<Vec<Vec<u8>>, ConnectError> {
+    let pem = client.get_cluster_ca_cert().await?;
     let pem = String::from_utf8_lossy(&pem);
     let ders = pem_certs_to_der(&pem);
     if ders.is_empty() {

@@ -308,6 +308,7 @@ impl Agent {
                     slot.unwrap_or_else(|| schedule::backoff(failures, period))
                 }
             };
+            tracing::debug!(wait = %joinery_util::duration::format(wait), "next attempt");
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 ev = events.recv() => match ev {

@@ -18,7 +18,7 @@
 //! ends the walk with what was collected, as Teleport does for DigiCert root URLs.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Certificate};
@@ -70,7 +70,10 @@ pub enum AiaError {
 
 /// Fetches intermediates by following AIA `caIssuers` URLs under an allow-list.
 pub struct AiaFetcher {
+    /// For `http` URLs: no TLS roots.
     http: reqwest::Client,
+    /// For `https` URLs, built on first use.
+    https: OnceLock<reqwest::Client>,
     allowed: Vec<String>,
     max_hops: usize,
     max_bytes: usize,
@@ -91,21 +94,30 @@ impl AiaFetcher {
     /// A fetcher with [`DEFAULT_AIA_HOSTS`]. Environment proxies are honoured (these are
     /// public Internet downloads, unlike IMDS).
     pub fn new() -> Result<Self, AiaError> {
-        let http = crate::http::build_client(&crate::http::ClientOptions {
-            extra_ca_pem: None,
-            no_proxy: false,
-            timeout: Duration::from_secs(10),
-            https_only: false,
-        })
-        .map_err(AiaError::Setup)?;
         Ok(AiaFetcher {
-            http,
+            http: Self::client(false)?,
+            https: OnceLock::new(),
             allowed: DEFAULT_AIA_HOSTS.iter().map(|s| s.to_string()).collect(),
             max_hops: 10,
             max_bytes: 64 * 1024,
             total_timeout: Duration::from_secs(20),
             cache: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The download client. AIA URLs are plain `http` (RFC 5280 and every
+    /// Azure certificate), so the platform roots are loaded only for the
+    /// rare `https` URL (each fetched certificate is checked by its
+    /// signature over the child anyway).
+    fn client(platform_roots: bool) -> Result<reqwest::Client, AiaError> {
+        crate::http::build_client(&crate::http::ClientOptions {
+            extra_ca_pem: None,
+            no_proxy: false,
+            timeout: Duration::from_secs(10),
+            https_only: false,
+            platform_roots,
+        })
+        .map_err(AiaError::Setup)
     }
 
     /// Allows one more host: `host` (any port) or `host:port` (that port only), e.g. the
@@ -221,7 +233,18 @@ impl AiaFetcher {
 
     async fn download(&self, url: &str) -> Result<Vec<u8>, AiaError> {
         let fail = |message: String| AiaError::Fetch { url: url.to_string(), message };
-        let resp = self.http.get(url).send().await.map_err(|e| fail(e.to_string()))?;
+        let http = if url.starts_with("https:") {
+            match self.https.get() {
+                Some(client) => client,
+                None => {
+                    let client = Self::client(true)?;
+                    self.https.get_or_init(|| client)
+                }
+            }
+        } else {
+            &self.http
+        };
+        let resp = http.get(url).send().await.map_err(|e| fail(e.to_string()))?;
         if !resp.status().is_success() {
             return Err(fail(format!("HTTP {}", resp.status())));
         }

@@ -135,6 +135,7 @@ pub async fn client_secret_token(
         no_proxy: false,
         timeout: Duration::from_secs(30),
         https_only: true,
+        platform_roots: true,
     })
     .map_err(CredentialError::Invalid)?;
     let scope = format!("{}/.default", audience.trim_end_matches('/'));

@@ -239,6 +239,8 @@ impl ImdsClient {
             no_proxy: true,
             timeout: DEFAULT_REQUEST_TIMEOUT,
             https_only: false,
+            // IMDS is plain http; an https endpoint (a test double) gets the platform roots.
+            platform_roots: parsed.scheme() == "https",
         })
         .map_err(ImdsError::Setup)?;
         Ok(ImdsClient {

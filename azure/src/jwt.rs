@@ -367,6 +367,7 @@ impl AccessTokenVerifier {
             no_proxy: false,
             timeout: Duration::from_secs(15),
             https_only: false,
+            platform_roots: true,
         })
         .map_err(TokenError::Setup)?;
         let mut base = opts.discovery_base.unwrap_or_else(|| ISSUER_BASE.to_string());

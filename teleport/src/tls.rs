@@ -7,10 +7,15 @@
 //!   then `h2`, SNI the proxy host, trusting the system roots (or a CA file,
 //!   or nothing with `insecure`).
 //! * A bootstrap connection that trusts nothing, used only to fetch the
-//!   cluster CA and check it against a pin before any secret is sent.
+//!   cluster CA and check it against a pin before any secret is sent. With
+//!   [`Trust::Pinned`] the same connection then carries the join: the
+//!   certificate the server presented is checked against the pinned CA
+//!   before anything else is sent (one handshake, not two, on a VM's first
+//!   boot).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
@@ -31,6 +36,8 @@ pub enum Trust {
     System,
     /// Anything. Only for `insecure` or a bootstrap followed by a pin check.
     Insecure,
+    /// Decided after the handshake by a pin check: see [`PinnedTrust`].
+    Pinned(PinnedTrust),
 }
 
 /// A TLS setting that could not be built.
@@ -45,6 +52,9 @@ pub enum TlsError {
     /// No usable root certificates.
     #[error("no trusted root certificates could be loaded")]
     NoRoots,
+    /// The server's certificate does not chain to the pinned CA.
+    #[error("the server's certificate is not issued by the pinned cluster CA: {0}")]
+    NotPinned(String),
 }
 
 /// Everything needed to build a rustls client configuration.
@@ -102,6 +112,9 @@ impl TlsSettings {
             Trust::Insecure => {
                 builder.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAnything(provider.clone())))
             }
+            Trust::Pinned(pinned) => builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(PinnedVerifier { pinned: pinned.clone(), provider })),
         };
         let mut config = match &self.client_auth {
             Some((chain, key)) => builder
@@ -155,5 +168,132 @@ impl ServerCertVerifier for AcceptAnything {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Trust decided after the handshake, for a pinned bootstrap that goes on
+/// to join over the same connection.
+///
+/// Until [`PinnedTrust::confirm`], any server certificate is accepted (the
+/// handshake signature is still checked, so the session belongs to whoever
+/// holds that certificate's key) and recorded; the caller may only fetch
+/// public data (the cluster CA) meanwhile. `confirm` checks every recorded
+/// certificate against CA certificates that matched a pin, exactly as a
+/// handshake trusting them would have; from then on each new handshake (a
+/// reconnect) is verified against those CAs during the handshake.
+#[derive(Clone, Default)]
+pub struct PinnedTrust(Arc<Mutex<PinState>>);
+
+enum PinState {
+    /// Before the pin check: the chains seen, with the name each was for.
+    Pending(Vec<SeenChain>),
+    /// After it: the verifier every handshake must pass.
+    Confirmed(Arc<WebPkiServerVerifier>),
+}
+
+impl Default for PinState {
+    fn default() -> Self {
+        PinState::Pending(Vec::new())
+    }
+}
+
+struct SeenChain {
+    end_entity: CertificateDer<'static>,
+    intermediates: Vec<CertificateDer<'static>>,
+    server_name: ServerName<'static>,
+}
+
+impl PinnedTrust {
+    fn state(&self) -> std::sync::MutexGuard<'_, PinState> {
+        // The state is replaced whole under the lock, so a poisoned lock holds a valid one.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Checks every certificate the server presented so far against `cas`
+    /// (DER CA certificates that matched a pin) and trusts only them from now on.
+    pub fn confirm(&self, cas: &[Vec<u8>]) -> Result<(), TlsError> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        for der in cas {
+            roots.add(CertificateDer::from(der.clone())).map_err(|e| TlsError::BadCa(e.to_string()))?;
+        }
+        if roots.is_empty() {
+            return Err(TlsError::NoRoots);
+        }
+        let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .map_err(|e| TlsError::BadCa(e.to_string()))?;
+        let mut state = self.state();
+        if let PinState::Pending(chains) = &*state {
+            for c in chains {
+                verifier
+                    .verify_server_cert(&c.end_entity, &c.intermediates, &c.server_name, &[], UnixTime::now())
+                    .map_err(|e| TlsError::NotPinned(e.to_string()))?;
+            }
+        }
+        *state = PinState::Confirmed(verifier);
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for PinnedTrust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let confirmed = matches!(*self.state(), PinState::Confirmed(_));
+        f.debug_struct("PinnedTrust").field("confirmed", &confirmed).finish()
+    }
+}
+
+/// The rustls side of [`PinnedTrust`].
+#[derive(Debug)]
+struct PinnedVerifier {
+    pinned: PinnedTrust,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl ServerCertVerifier for PinnedVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let mut state = self.pinned.state();
+        match &mut *state {
+            PinState::Confirmed(verifier) => {
+                verifier.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+            }
+            PinState::Pending(chains) => {
+                chains.push(SeenChain {
+                    end_entity: end_entity.clone().into_owned(),
+                    intermediates: intermediates.iter().map(|c| c.clone().into_owned()).collect(),
+                    server_name: server_name.to_owned(),
+                });
+                Ok(ServerCertVerified::assertion())
+            }
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
     }
 }

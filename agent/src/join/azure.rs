@@ -241,9 +241,23 @@ pub async fn join_with_azure_legacy(
 /// Extra AIA hosts (comma separated), for emulated Azure PKIs.
 const AIA_ALLOW_ENV: &str = "JOINERY_AZURE_AIA_ALLOW";
 
-/// IMDS retries during a join: a join makes three IMDS calls (versions, the
+/// The IMDS api-version the agent asks for: one that serves both the
+/// attested document with a nonce (≥ 2019-06-04) and managed-identity
+/// tokens, from Microsoft's list of supported versions (IMDS keeps serving
+/// old versions). Pinned rather than discovered through `/metadata/versions`:
+/// discovery costs a round trip before the first useful call of every
+/// one-shot join.
+pub(crate) const IMDS_API_VERSION: &str = "2021-02-01";
+
+/// This VM's IMDS client (`JOINERY_IMDS_ENDPOINT` or the link-local address)
+/// at [`IMDS_API_VERSION`].
+pub(crate) fn vm_imds() -> Result<ImdsClient, joinery_azure::imds::ImdsError> {
+    Ok(ImdsClient::from_env()?.with_api_version(IMDS_API_VERSION))
+}
+
+/// IMDS retries during a join: a join makes two IMDS calls at once (the
 /// attested document, the token), each bounded by its budget plus one
-/// request, so that even all three failing slowly end inside the agent's
+/// request, so that even both failing slowly end inside the agent's
 /// 60 s attempt deadline and report what IMDS answered.
 fn imds_retry() -> RetryPolicy {
     RetryPolicy {
@@ -286,7 +300,7 @@ impl AzureJoin {
 
     /// Joins with the token (rule) named `token`, as the identity `block` selects.
     pub fn new(token: Token, block: &AzureOnboarding) -> Self {
-        let imds = ImdsClient::from_env()
+        let imds = vm_imds()
             .map(|c| c.with_retry_policy(imds_retry()).with_request_timeout(IMDS_REQUEST_TIMEOUT))
             .map_err(|e| e.to_string());
         AzureJoin { token, client_id: block.client_id.clone(), imds }

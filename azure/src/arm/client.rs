@@ -171,6 +171,7 @@ impl ArmClient {
             no_proxy: false,
             timeout: Duration::from_secs(30),
             https_only: true,
+            platform_roots: true,
         })
         .map_err(ArmError::Invalid)?;
         Ok(ArmClient { base, http, token: token.into(), limits: WaitLimits::default() })

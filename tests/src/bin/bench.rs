@@ -255,12 +255,29 @@ async fn bench_fleet() {
     use joinery_agent::renew::Agent;
     use joinery_tbot_config::{BotConfig, Source};
 
-    const N: usize = 1000;
+    let n: usize = std::env::var("JOINERY_FLEET_N").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
     const TTL: Duration = Duration::from_secs(90);
     const PERIOD: Duration = Duration::from_secs(30);
     const OUTAGE: Duration = Duration::from_secs(45);
     const BIN: usize = 6; // seconds: a fifth of the period
-    let stack = Devstack::start();
+    // JOINERY_BENCH_VERBOSE keeps the devstack's log in /tmp/joinery-fleet-stack.log.
+    let verbose = std::env::var_os("JOINERY_BENCH_VERBOSE").is_some();
+    if verbose {
+        // The agents' own logs, for finding out why one of them failed.
+        if let Ok(file) = std::fs::File::create("/tmp/joinery-fleet-agents.log") {
+            let _ = tracing_subscriber::fmt()
+                .with_writer(std::sync::Mutex::new(file))
+                .with_ansi(false)
+                .with_env_filter("joinery_agent=debug")
+                .try_init();
+        }
+    }
+    let stack = if verbose {
+        let _ = std::fs::remove_dir_all("/tmp/joinery-fleet-stack");
+        Devstack::start_in(Path::new("/tmp/joinery-fleet-stack"), &[])
+    } else {
+        Devstack::start()
+    };
     let admin = admin(&stack).await;
     admin
         .create_bot(Bot {
@@ -270,14 +287,14 @@ async fn bench_fleet() {
         })
         .await
         .expect("bot");
-    for i in 0..N {
+    for i in 0..n {
         admin.upsert_token(token(&format!("fleet-{i}"), "fleet")).await.expect("token");
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let mut statuses = Vec::new();
     let mut stops = Vec::new();
     let mut tasks = Vec::new();
-    for i in 0..N {
+    for i in 0..n {
         let yaml = format!(
             "version: v2\nauth_server: {}\nonboarding:\n  join_method: token\n  token: fleet-{i}\n  ca_pins: [\"{}\"]\nstorage:\n  type: memory\ncredential_ttl: {}s\nrenewal_interval: {}s\noutputs:\n  - type: identity\n    destination: {{type: directory, path: {}}}\n",
             stack.addr(),
@@ -291,7 +308,8 @@ async fn bench_fleet() {
         let status = Arc::new(Status::default());
         let (stop, events) = tokio::sync::mpsc::channel(1);
         let agent = Agent::new(cfg, status.clone());
-        tasks.push(tokio::spawn(agent.run(events, Box::new(|| unreachable!("no reloads in the bench")), None)));
+        let run = agent.run(events, Box::new(|| unreachable!("no reloads in the bench")), None);
+        tasks.push(tokio::spawn(tracing::Instrument::instrument(run, tracing::info_span!("agent", i))));
         statuses.push(status);
         stops.push(stop);
     }
@@ -348,7 +366,7 @@ async fn bench_fleet() {
             }
         }
     }
-    if std::env::var_os("JOINERY_BENCH_VERBOSE").is_some() {
+    if verbose {
         eprintln!("fleet attempts per second: {per_second:?}");
         eprintln!("fleet failures: {reasons:?}");
     }
@@ -362,7 +380,7 @@ async fn bench_fleet() {
     let binned = Rate::of(&rebin(&per_second, BIN));
     let fine = Rate::of(&per_second);
     println!(
-        "fleet     {N} agents, {}s certificates renewed every {}s, {}s auth outage",
+        "fleet     {n} agents, {}s certificates renewed every {}s, {}s auth outage",
         TTL.as_secs(),
         PERIOD.as_secs(),
         OUTAGE.as_secs()
@@ -372,14 +390,14 @@ async fn bench_fleet() {
         binned.peak,
         binned.mean,
         binned.ratio(),
-        ideal_ratio(N, PERIOD, seconds, BIN)
+        ideal_ratio(n, PERIOD, seconds, BIN)
     );
     println!(
         "fleet     attempts peak/mean per 1s ({:.0}/{:.0}) {:>14.2}   (ideal slots, same phases: {:.2})",
         fine.peak,
         fine.mean,
         fine.ratio(),
-        ideal_ratio(N, PERIOD, seconds, 1)
+        ideal_ratio(n, PERIOD, seconds, 1)
     );
     match all_fresh {
         Some(t) => println!(

@@ -10,7 +10,7 @@
 
 use base64::Engine;
 use joinery_azure::attested::AttestedDocument;
-use joinery_azure::imds::{ARM_RESOURCE, IdentitySelector, ImdsClient, ImdsError, RetryPolicy};
+use joinery_azure::imds::{ARM_RESOURCE, IdentitySelector, ImdsError, RetryPolicy};
 use joinery_azure::jwt::AccessTokenClaims;
 
 /// Why the VM could not be described at all.
@@ -69,7 +69,7 @@ impl VmFacts {
     /// Asks IMDS (without retries) for a document and a token of the identity
     /// `client_id` selects (the VM's default identity when `None`).
     pub async fn read(client_id: Option<&str>) -> Result<VmFacts, VmError> {
-        let imds = ImdsClient::from_env()?.with_retry_policy(RetryPolicy::none());
+        let imds = super::vm_imds()?.with_retry_policy(RetryPolicy::none());
         let body = imds.attested_document("joineryagentcheck").await?;
         let doc = AttestedDocument::parse(&body)?;
         let data = doc.data();
