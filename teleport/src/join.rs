@@ -236,3 +236,51 @@ async fn join_with_token_v1(client: &Client, token: &str, ttl: Duration) -> Resu
     let certs = stream.recv_bot_result().await?;
     Ok((key, certs))
 }
+
+/// Joins with an OIDC join method (`github`): the CI provider's ID token in `OIDCInit` on
+/// `teleport.join.v1`, or in the legacy `RegisterUsingToken`'s `IDToken` on `Unimplemented`
+/// (as Teleport's `joinclient` does). `method` is the token's join method. A fresh key is
+/// generated for every join.
+pub async fn join_with_id_token(
+    client: &Client,
+    token: &str,
+    method: &str,
+    id_token: &str,
+    ttl: Duration,
+) -> Result<(KeyPair, JoinedCerts, JoinService), Error> {
+    let v1 = async {
+        let mut stream = JoinStream::open(
+            client,
+            v1::ClientInit {
+                join_method: Some(method.to_string()),
+                token_name: token.to_string(),
+                system_role: BOT_ROLE.to_string(),
+                ..Default::default()
+            },
+        )
+        .await?;
+        let _init = stream.recv_server_init().await?;
+        let key = KeyPair::generate();
+        stream
+            .send(v1::join_request::Payload::OidcInit(v1::OidcInit {
+                client_params: Some(bot_params(&key, SystemTime::now() + ttl)),
+                id_token: id_token.as_bytes().to_vec(),
+            }))
+            .await?;
+        let certs = stream.recv_bot_result().await?;
+        Ok::<_, Error>((key, certs))
+    };
+    match v1.await {
+        Err(Error::NotImplemented(_)) => {
+            let key = KeyPair::generate();
+            let req = RegisterUsingTokenRequest {
+                id_token: id_token.to_string(),
+                ..legacy_bot_request(token, &key, SystemTime::now() + ttl)
+            };
+            let certs = client.legacy_join().register_using_token(req).await?.into_inner();
+            Ok((key, JoinedCerts::from_legacy(certs)?, JoinService::Legacy))
+        }
+        Ok((key, certs)) => Ok((key, certs, JoinService::V1)),
+        Err(e) => Err(e),
+    }
+}
