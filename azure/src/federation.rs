@@ -31,6 +31,11 @@ pub const ENTRA_AUDIENCE: &str = "api://AzureADTokenExchange";
 pub const GITHUB_REQUEST_URL_ENV: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
 /// GitHub Actions' request token variable.
 pub const GITHUB_REQUEST_TOKEN_ENV: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
+/// A PEM CA file to trust for the CI's token service on top of the platform roots (the
+/// devstack's emulated GitHub Actions; real runners need none).
+pub const CI_CA_FILE_ENV: &str = "JOINERY_CI_CA_FILE";
+/// The audience Teleport asks GitHub for (`githubactions.IDTokenSource`).
+pub const TELEPORT_AUDIENCE: &str = "teleport.cluster.local";
 /// The Azure Pipelines API version azurerm asks for.
 const ADO_API_VERSION: &str = "7.1";
 const MAX_BODY: usize = 64 * 1024;
@@ -156,6 +161,28 @@ impl IdTokenSource {
     }
 }
 
+/// The CA [`CI_CA_FILE_ENV`] names, if set.
+pub fn ci_ca_from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Vec<u8>>, FederationError> {
+    match env(CI_CA_FILE_ENV).filter(|p| !p.trim().is_empty()) {
+        None => Ok(None),
+        Some(path) => std::fs::read(path.trim())
+            .map(Some)
+            .map_err(|e| FederationError::File { path: PathBuf::from(path.trim()), message: e.to_string() }),
+    }
+}
+
+/// An error and its causes on one line (reqwest's own message is only "error sending
+/// request").
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
+}
+
 fn without_query(url: &str) -> String {
     url.split('?').next().unwrap_or(url).to_string()
 }
@@ -186,7 +213,7 @@ async fn request<T: serde::de::DeserializeOwned>(
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let resp = req.send().await.map_err(|e| fail(e.without_url().to_string()))?;
+    let resp = req.send().await.map_err(|e| fail(with_causes(&e.without_url())))?;
     let status = resp.status();
     let body = crate::http::read_capped(resp, MAX_BODY).await.map_err(fail)?;
     if !status.is_success() {

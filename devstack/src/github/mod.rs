@@ -67,6 +67,7 @@ pub struct Started {
 struct Service {
     issuer: TokenIssuer,
     base: String,
+    ca_file: PathBuf,
     runs: Mutex<HashMap<String, (Run, u64)>>,
 }
 
@@ -83,6 +84,7 @@ pub struct RunStarted {
 
 impl Service {
     fn start_run(&self, run: Run) -> RunStarted {
+        let ca_file = self.ca_file.display().to_string();
         let run_id = u64::from(rand::random::<u32>()) + 1_000_000_000;
         let request_token: String = (0..40).map(|_| format!("{:x}", rand::random::<u8>() % 16)).collect();
         let plan = uuid::Uuid::new_v4();
@@ -103,6 +105,8 @@ impl Service {
             ("GITHUB_ACTOR", run.actor.clone()),
             ("GITHUB_EVENT_NAME", run.event_name.clone()),
             ("GITHUB_RUN_ID", run_id.to_string()),
+            // Not GitHub's: the clients' trust for this emulated service.
+            (joinery_azure::federation::CI_CA_FILE_ENV, ca_file),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -191,6 +195,7 @@ pub async fn start(dir: &Path, shutdown: tokio::sync::watch::Receiver<bool>) -> 
     let service = Arc::new(Service {
         issuer: crate::azure::keys::token_issuer(&own)?,
         base: base.clone(),
+        ca_file: tls.ca_file.clone(),
         runs: Mutex::new(HashMap::new()),
     });
     let run = Run::default();
