@@ -110,3 +110,113 @@ fn a_runner_on_an_azure_vm_signs_in_with_its_managed_identity() {
     ws.apply();
     assert_eq!(ws.ok(&["output", "-raw", "vm_id"]).stdout, vm1["vm_id"].as_str().unwrap());
 }
+
+/// What an administrator does once: the pipeline's bot (editor, to manage bots and tokens)
+/// and the `github` join token its workflow may use.
+fn pipeline_bot(stack: &Devstack, rule: &str) {
+    stack.create("kind: bot\nversion: v1\nmetadata:\n  name: terraform\nspec:\n  roles: [editor]\n", true);
+    stack.create(
+        &format!(
+            "kind: token\nversion: v2\nmetadata:\n  name: terraform-ci\nspec:\n  roles: [Bot]\n  join_method: github\n  bot_name: terraform\n  github:\n    allow:\n      - {rule}\n"
+        ),
+        true,
+    );
+}
+
+/// The pipeline's environment for the quickstart: no identity file, no Azure secret.
+fn quickstart_env(stack: &Devstack, out_dir: &std::path::Path) -> Vec<(String, String)> {
+    let az = &stack.info["azure"];
+    let find = |list: &str, name: &str| {
+        az[list].as_array().unwrap().iter().find(|v| v["name"] == name).unwrap()["id"].as_str().unwrap().to_string()
+    };
+    let mut env: Vec<(String, String)> =
+        pipeline_env(stack, None).into_iter().filter(|(k, _)| k != "TF_TELEPORT_IDENTITY_FILE_PATH").collect();
+    env.extend([
+        ("TF_TELEPORT_JOIN_METHOD".to_string(), "github".to_string()),
+        ("TF_TELEPORT_JOIN_TOKEN".to_string(), "terraform-ci".to_string()),
+        ("TF_TELEPORT_ROOT_CA".to_string(), stack.ca_file().display().to_string()),
+        ("ARM_USE_OIDC".to_string(), "true".to_string()),
+        ("TF_VAR_teleport_addr".to_string(), stack.addr()),
+        ("TF_VAR_ca_pin".to_string(), stack.pin()),
+        ("TF_VAR_identity_id".to_string(), find("identities", "tbot-identity")),
+        ("TF_VAR_vm_id".to_string(), find("vms", "vm-3")),
+        ("TF_VAR_output_dir".to_string(), out_dir.display().to_string()),
+    ]);
+    env
+}
+
+fn quickstart_workspace(stack: &Devstack, out_dir: &std::path::Path) -> Workspace {
+    let (label, tf) = terraforms().remove(0);
+    let ws = Workspace::new(&label, &tf, quickstart_env(stack, out_dir));
+    let main = std::fs::read_to_string(joinery_testkit::workspace_root().join("examples/quickstart/main.tf")).unwrap();
+    // Workspace::write prepends the provider requirements, which main.tf already has.
+    std::fs::write(ws.work().join("main.tf"), main).unwrap();
+    ws
+}
+
+#[test]
+fn the_quickstart_applies_from_a_pipeline_with_no_secret() {
+    let stack = Devstack::start();
+    pipeline_bot(&stack, "{repository: joinery-demo/infrastructure, ref: refs/heads/main}");
+    let out = tempfile::tempdir().unwrap();
+    let ws = quickstart_workspace(&stack, out.path());
+    let env = quickstart_env(&stack, out.path());
+    assert!(!env.iter().any(|(k, _)| k.contains("IDENTITY_FILE") || k == "ARM_CLIENT_SECRET"));
+    ws.apply();
+    ws.assert_no_changes();
+    // Terraform made what the quickstart says, as the pipeline's bot.
+    assert!(stack.get_json("token/demo-vm-azure").is_some());
+    assert!(stack.get_json("bot/demo-vm").is_some());
+    // Nothing of the bot's credentials is in the state.
+    let state = std::fs::read_to_string(ws.work().join("terraform.tfstate")).unwrap();
+    assert!(!state.contains("BEGIN CERTIFICATE") && !state.contains("PRIVATE KEY"));
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    assert!(stack.get_json("token/demo-vm-azure").is_none());
+}
+
+#[test]
+fn a_workflow_the_join_token_does_not_allow_is_refused_at_configure_time() {
+    let stack = Devstack::start();
+    pipeline_bot(&stack, "{repository: joinery-demo/infrastructure, workflow: release}");
+    let out = tempfile::tempdir().unwrap();
+    let ws = quickstart_workspace(&stack, out.path());
+    let plan = ws.run(&["plan", "-no-color"]);
+    assert_eq!(plan.code, 1, "{}", plan.all());
+    let text = plan.all();
+    assert!(text.contains("Cannot join the Teleport cluster"), "{text}");
+    assert!(text.contains("github join with token"), "{text}");
+    assert!(text.contains("id token claims did not match any allow rules"), "{text}");
+    assert!(stack.get_json("token/demo-vm-azure").is_none());
+}
+
+/// How many times the pipeline's bot joined while the quickstart applied, its certificates
+/// living `ttl_secs` (the bot's default when `None`).
+fn joins_during_apply(ttl_secs: Option<u32>) -> usize {
+    let stack = Devstack::start();
+    pipeline_bot(&stack, "{repository: joinery-demo/infrastructure}");
+    if let Some(ttl) = ttl_secs {
+        stack.create(
+            &format!(
+                "kind: bot\nversion: v1\nmetadata:\n  name: terraform\nspec:\n  roles: [editor]\n  max_session_ttl:\n    seconds: {ttl}\n"
+            ),
+            true,
+        );
+    }
+    let out = tempfile::tempdir().unwrap();
+    let ws = quickstart_workspace(&stack, out.path());
+    ws.apply();
+    assert!(stack.get_json("token/demo-vm-azure").is_some());
+    let state: Value = serde_json::from_slice(&std::fs::read(stack.dir.join("state.json")).unwrap()).unwrap();
+    state["bot_instances"].as_object().unwrap().values().filter(|i| i["bot_name"] == "terraform").count()
+}
+
+#[test]
+fn an_apply_that_outlives_the_bots_certificates_joins_again() {
+    // Terraform configures the provider once per graph walk: that many joins with long-lived
+    // certificates. With one-minute certificates — less than the renewal margin, so every
+    // call finds them about to expire, as a long apply would — the provider joins again
+    // before its calls, and the apply still succeeds.
+    let per_configure = joins_during_apply(None);
+    let short_lived = joins_during_apply(Some(60));
+    assert!(short_lived > per_configure, "{short_lived} joins with short certificates, {per_configure} without");
+}
