@@ -123,7 +123,37 @@ fn pipeline_bot(stack: &Devstack, rule: &str) {
     );
 }
 
-/// The pipeline's environment for the quickstart: no identity file, no Azure secret.
+/// The `env` of examples/pipelines/github-actions.yml's job, with the repository variables
+/// (`${{ vars.… }}`) the devstack's values and the address the devstack's.
+fn workflow_env(stack: &Devstack) -> Vec<(String, String)> {
+    let az = &stack.info["azure"];
+    let vars = [
+        ("${{ vars.AZURE_TENANT_ID }}", az["tenant_id"].as_str().unwrap()),
+        ("${{ vars.AZURE_CLIENT_ID }}", az["client_id"].as_str().unwrap()),
+        ("${{ vars.AZURE_SUBSCRIPTION_ID }}", az["subscription_id"].as_str().unwrap()),
+    ];
+    let workflow: Value = serde_yaml_ng::from_str(&example("github-actions.yml")).unwrap();
+    let env = workflow["jobs"]["terraform"]["env"].as_object().unwrap();
+    env.iter()
+        .map(|(k, v)| {
+            let mut v = v.as_str().unwrap().to_string();
+            for (var, value) in vars {
+                v = v.replace(var, value);
+            }
+            if k == "TF_TELEPORT_ADDR" {
+                v = stack.addr();
+            }
+            (k.clone(), v)
+        })
+        .collect()
+}
+
+fn example(name: &str) -> String {
+    std::fs::read_to_string(joinery_testkit::workspace_root().join("examples/pipelines").join(name)).unwrap()
+}
+
+/// The pipeline's environment for the quickstart: the job's as GitHub Actions sets it and the
+/// example workflow's, no identity file, no Azure secret; the devstack's Teleport CA.
 fn quickstart_env(stack: &Devstack, out_dir: &std::path::Path) -> Vec<(String, String)> {
     let az = &stack.info["azure"];
     let find = |list: &str, name: &str| {
@@ -131,11 +161,9 @@ fn quickstart_env(stack: &Devstack, out_dir: &std::path::Path) -> Vec<(String, S
     };
     let mut env: Vec<(String, String)> =
         pipeline_env(stack, None).into_iter().filter(|(k, _)| k != "TF_TELEPORT_IDENTITY_FILE_PATH").collect();
+    env.extend(workflow_env(stack));
     env.extend([
-        ("TF_TELEPORT_JOIN_METHOD".to_string(), "github".to_string()),
-        ("TF_TELEPORT_JOIN_TOKEN".to_string(), "terraform-ci".to_string()),
         ("TF_TELEPORT_ROOT_CA".to_string(), stack.ca_file().display().to_string()),
-        ("ARM_USE_OIDC".to_string(), "true".to_string()),
         ("TF_VAR_teleport_addr".to_string(), stack.addr()),
         ("TF_VAR_ca_pin".to_string(), stack.pin()),
         ("TF_VAR_identity_id".to_string(), find("identities", "tbot-identity")),
@@ -157,7 +185,11 @@ fn quickstart_workspace(stack: &Devstack, out_dir: &std::path::Path) -> Workspac
 #[test]
 fn the_quickstart_applies_from_a_pipeline_with_no_secret() {
     let stack = Devstack::start();
-    pipeline_bot(&stack, "{repository: joinery-demo/infrastructure, ref: refs/heads/main}");
+    // Once, as an administrator: examples/pipelines/bootstrap.tf.
+    let (label, tf) = terraforms().remove(0);
+    let admin = Workspace::new(&label, &tf, stack.provider_env());
+    admin.write(&example("bootstrap.tf"));
+    admin.apply();
     let out = tempfile::tempdir().unwrap();
     let ws = quickstart_workspace(&stack, out.path());
     let env = quickstart_env(&stack, out.path());
@@ -219,4 +251,20 @@ fn an_apply_that_outlives_the_bots_certificates_joins_again() {
     let per_configure = joins_during_apply(None);
     let short_lived = joins_during_apply(Some(60));
     assert!(short_lived > per_configure, "{short_lived} joins with short certificates, {per_configure} without");
+}
+
+#[test]
+fn the_pipeline_examples_are_valid_and_use_only_documented_variables() {
+    let docs = std::fs::read_to_string(joinery_testkit::workspace_root().join("docs/index.md")).unwrap();
+    let github: Value = serde_yaml_ng::from_str(&example("github-actions.yml")).unwrap();
+    assert_eq!(github["permissions"]["id-token"], "write", "the job must be allowed its OIDC token");
+    // The join token's rule in bootstrap.tf names this workflow.
+    assert!(example("bootstrap.tf").contains(&format!("workflow   = {}", github["name"])));
+    let ado: Value = serde_yaml_ng::from_str(&example("azure-pipelines.yml")).unwrap();
+    let ado_env = ado["steps"].as_array().unwrap().iter().find_map(|s| s.get("env")).unwrap();
+    for env in [&github["jobs"]["terraform"]["env"], ado_env] {
+        for key in env.as_object().unwrap().keys() {
+            assert!(docs.contains(&format!("`{key}`")), "{key} is not a documented provider variable");
+        }
+    }
 }
