@@ -78,7 +78,7 @@ pub struct StandardClaims {
     #[serde(default)]
     pub sub: String,
     /// `aud` (a string or a list).
-    #[serde(default, deserialize_with = "one_or_many")]
+    #[serde(default, deserialize_with = "joinery_azure::jwt::one_or_many")]
     pub aud: Vec<String>,
     /// `azp`.
     #[serde(default)]
@@ -92,20 +92,6 @@ pub struct StandardClaims {
     /// `iat` (Unix seconds).
     #[serde(default)]
     pub iat: Option<i64>,
-}
-
-fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
-    Ok(match Option::<OneOrMany>::deserialize(d)? {
-        None => vec![],
-        Some(OneOrMany::One(s)) => vec![s],
-        Some(OneOrMany::Many(v)) => v,
-    })
 }
 
 /// A token's payload, decoded without verification (to read `iss` before choosing keys).
