@@ -13,7 +13,9 @@
 //!   and Entra federated credentials read exactly as they do for real; the devstack's
 //!   verifiers fetch that issuer from here ([`crate::oidc::Discovery`]);
 //! * `POST /_devstack/runs` (test hook, not GitHub's): a JSON [`Run`] in, a fresh request
-//!   URL and token for it out, with the environment a runner would set.
+//!   URL and token for it out, with the environment a runner would set — plus
+//!   `JOINERY_CI_CA_FILE`, the one variable GitHub does not set: the devstack's HTTPS CA, which
+//!   the agent and the provider trust for the token service (real runners need none).
 //!
 //! The signing key lives in `DIR/github/token-signing-key.der` so a restart keeps issued
 //! tokens verifiable. Request tokens are per start (a runner's live as long as its job).
