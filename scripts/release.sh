@@ -21,6 +21,14 @@
 # its C compiler and linker (scripts/install-cross.sh), Linux against musl so the
 # binaries run on any distribution. VERSION defaults to the workspace's.
 #
+# macOS needs Apple's SDK: the provider links the Security and CoreFoundation frameworks
+# (security-framework, through rustls-native-certs and rustls-platform-verifier, which
+# read the system's trust store). Zig carries macOS's libSystem stubs but no frameworks,
+# and the SDK comes only with Xcode, under Apple's licence, so nothing here downloads
+# it. Set SDKROOT to a MacOSX.sdk (on a Mac: `xcrun --show-sdk-path`) to build darwin;
+# without it, the default platforms leave darwin out and NOTE.txt in the release says so
+# (naming darwin in --platforms without SDKROOT is an error).
+#
 # Signing: JOINERY_SIGNING_KEY holds an ASCII-armored secret key (JOINERY_SIGNING_PASSPHRASE
 # its passphrase, if any), imported into a temporary GNUPGHOME, never into yours. Without
 # it a throwaway key is generated, and NOT-FOR-PUBLISHING.txt says so.
@@ -33,12 +41,13 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 all_platforms="linux_amd64 linux_arm64 windows_amd64 darwin_amd64 darwin_arm64"
 platforms="$all_platforms"
+explicit=false
 out=""
 build_only=false
 version=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    --platforms) platforms="$2"; shift 2 ;;
+    --platforms) platforms="$2"; explicit=true; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --build-only) build_only=true; shift ;;
     -*) echo "release.sh: unknown option $1" >&2; exit 2 ;;
@@ -54,6 +63,22 @@ if ! [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]]; then
   exit 2
 fi
 out="${out:-$root/dist/$version}"
+
+# darwin without Apple's SDK (see above): left out of the defaults, refused when asked for.
+note=""
+if [ -z "${SDKROOT:-}" ]; then
+  darwin="$(tr ' ' '\n' <<<"$platforms" | grep '^darwin_' | tr '\n' ' ' || true)"
+  if [ -n "$darwin" ]; then
+    why="linking for macOS needs Apple's SDK (the Security and CoreFoundation frameworks the provider links through security-framework); Zig has no frameworks and the SDK comes only with Xcode. Set SDKROOT to a MacOSX.sdk to build them."
+    if $explicit; then
+      echo "release.sh: cannot build ${darwin% }: $why" >&2
+      exit 2
+    fi
+    platforms="$(tr ' ' '\n' <<<"$platforms" | grep -v '^darwin_' | tr '\n' ' ')"
+    note="Not built: ${darwin% }. Why: $why"
+    echo "WARNING: $note" >&2
+  fi
+fi
 
 # OS_ARCH -> Rust target triple.
 triple() {
@@ -175,6 +200,8 @@ for sums in "$out"/*_SHA256SUMS; do
     --detach-sign --output "$sums.sig" "$sums" <<<"${JOINERY_SIGNING_PASSPHRASE:-}"
 done
 gpg --batch --armor --export "$fingerprint" >"$out/signing-key.asc"
+
+if [ -n "$note" ]; then echo "$note" >"$out/NOTE.txt"; fi
 
 echo "==> release $version ($commit) in $out, signed by key $fingerprint" >&2
 (cd "$out" && ls -l | tail -n +2 | awk '{printf "    %10s  %s\n", $5, $NF}') >&2

@@ -114,9 +114,6 @@ pub fn serve<P: Provider>(provider: P, options: ServeOptions) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     logging::init();
-    if let Some(version) = &options.version {
-        tracing::info!(version = %version, "{} {version}", options.program());
-    }
     let debug = std::env::args().skip(1).any(|a| a == "--debug" || a == "-debug");
     match start(provider, &options, debug) {
         Ok(()) => ExitCode::SUCCESS,
@@ -159,10 +156,27 @@ fn start<P: Provider>(provider: P, options: &ServeOptions, debug: bool) -> Resul
         };
         runtime::Mode::Managed { tls }
     };
+    // Started by Terraform (or with --debug): name the build first.
+    if let Some(version) = &options.version {
+        tracing::info!(version = %version, "{} {version}", options.program());
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(PluginError::Runtime)?;
     let result = rt.block_on(runtime::run(provider, options, mode));
     // Don't wait for stray tasks (signal handler, half-open connections):
     // Terraform expects the process gone promptly after Shutdown.
     rt.shutdown_background();
     Ok(result?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ServeOptions;
+
+    #[test]
+    fn the_program_is_named_after_the_provider_type() {
+        let options = ServeOptions::new("registry.terraform.io/joinery/teleport").with_version("1.2.3 (commit abc)");
+        assert_eq!(options.program(), "terraform-provider-teleport");
+        assert_eq!(options.version.as_deref(), Some("1.2.3 (commit abc)"));
+        assert_eq!(ServeOptions::new("registry.terraform.io/joinery/teleport").version, None);
+    }
 }
