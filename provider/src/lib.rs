@@ -14,3 +14,7 @@ pub mod connect;
 pub mod join;
 pub mod provider;
 pub mod resources;
+
+/// This build's version and commit, `x.y.z (commit …)` (`joinery-version`):
+/// what `--version` prints and the first line of the provider's log.
+pub const VERSION: &str = joinery_version::LONG;
