@@ -7,7 +7,8 @@ SCHEMA_JSON is the output of `terraform providers schema -json` for a
 configuration using `joinery/teleport`. Each resource and data source gets
 `docs/resources/<name>.md` / `docs/data-sources/<name>.md` with the example
 from `examples/{resources,data-sources}/<type>/*.tf`; the provider gets
-`docs/index.md` with `examples/provider/provider.tf`. With --check nothing
+`docs/index.md` with `examples/provider/provider.tf` and the sign-in guide
+`examples/provider/sign-in.md`. With --check nothing
 is written and the exit code is 1 when a page is missing or stale.
 """
 import json
@@ -76,10 +77,12 @@ def example(kind, name):
     return "\n\n".join(open(os.path.join(d, f)).read().rstrip() for f in files)
 
 
-def page(title, subcategory, description, ex, block, import_note=None):
+def page(title, subcategory, description, ex, block, import_note=None, guide=None):
     parts = [HEADER, f"# {title}", "", description.strip(), ""]
     if ex:
         parts += ["## Example Usage", "", "```terraform", ex, "```", ""]
+    if guide:
+        parts += [guide.rstrip(), ""]
     parts += ["## Schema", "", render_block(block), ""]
     if import_note:
         parts += ["## Import", "", import_note, ""]
@@ -109,6 +112,7 @@ def main(argv):
         "connection settings; see the README for installation.",
         example("provider", ""),
         prov,
+        guide=open(os.path.join(ROOT, "examples", "provider", "sign-in.md")).read(),
     )
     for kind, key, folder in (("resources", "resource_schemas", "resources"), ("data-sources", "data_source_schemas", "data-sources")):
         for name, s in sorted(schema.get(key, {}).items()):

@@ -30,7 +30,7 @@ const EXIT_FAILED: u8 = 3;
 #[derive(Debug, Parser)]
 #[command(
     name = "joinery-agent",
-    version,
+    version = joinery_version::LONG,
     about = "Joins Teleport as a bot and keeps credentials fresh (a drop-in for `tbot start`)",
     after_help = "Exit codes: 0 ok, 1 invalid configuration, 2 usage, 3 join/renewal failed."
 )]
@@ -169,7 +169,11 @@ pub fn main() -> ExitCode {
     };
     match &cli.command {
         Command::Version => {
-            println!("joinery-agent v{} (tbot configuration v2)", env!("CARGO_PKG_VERSION"));
+            println!(
+                "joinery-agent v{} (commit {}, tbot configuration v2)",
+                joinery_version::VERSION,
+                joinery_version::COMMIT
+            );
             ExitCode::SUCCESS
         }
         Command::Check { args, join } => runtime.block_on(check(&cli, args, *join)),
@@ -218,7 +222,8 @@ async fn start(cli: &Cli, args: &StartArgs) -> ExitCode {
         tracing::warn!("{w}");
     }
     tracing::info!(
-        version = env!("CARGO_PKG_VERSION"),
+        version = joinery_version::VERSION,
+        commit = joinery_version::COMMIT,
         server = cfg.server.addr(),
         join_method = %cfg.onboarding.method.name(),
         oneshot = cfg.oneshot,

@@ -269,7 +269,7 @@ fn config_errors_exit_1_and_name_the_key() {
         (format!("{base}credential_ttl: 1x\n"), vec!["credential_ttl", "line 5"]),
         (format!("{base}certificate_ttl: 0s\n"), vec!["certificate_ttl", "positive"]),
         (format!("{base}fips: true\n"), vec!["fips", "line 5", "not supported"]),
-        (format!("{base}  join_method: github\n"), vec!["join_method", "github", "line 5"]),
+        (format!("{base}  join_method: gitlab\n"), vec!["join_method", "gitlab", "line 5"]),
         (
             format!("{base}  join_method: azure\n  azure:\n    client_id: not-a-uuid\n"),
             vec!["onboarding.azure.client_id", "line 7", "UUID"],

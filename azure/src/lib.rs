@@ -28,6 +28,7 @@ pub mod aia;
 pub mod arm;
 pub mod attested;
 pub mod credential;
+pub mod federation;
 pub mod imds;
 pub mod jwt;
 pub mod resource_id;

@@ -9,7 +9,7 @@ use crate::{tctl, up};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "joinery-devstack", version, about = "A local stand-in for a Teleport cluster and Azure")]
+#[command(name = "joinery-devstack", version = joinery_version::LONG, about = "A local stand-in for a Teleport cluster and Azure")]
 struct Cli {
     #[command(subcommand)]
     command: Command,

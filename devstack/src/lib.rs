@@ -9,6 +9,8 @@
 
 pub mod azure;
 pub mod cli;
+pub mod github;
+pub mod oidc;
 pub mod tctl;
 pub mod teleport;
 pub mod up;

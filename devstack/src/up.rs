@@ -78,6 +78,9 @@ pub struct DevstackInfo {
     /// The Azure emulator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub azure: Option<AzureInfo>,
+    /// The emulated GitHub Actions token service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github: Option<crate::github::GithubInfo>,
 }
 
 impl DevstackInfo {
@@ -136,7 +139,10 @@ pub async fn run(opts: UpOptions) -> Result<()> {
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut joins = crate::teleport::delegated::JoinMethods::default();
-    let azure = crate::azure::start(dir, &fixture.azure, &opts.realism, stop_rx.clone(), &mut joins).await?;
+    let github = crate::github::start(dir, stop_rx.clone()).await?;
+    joins.register(Arc::new(crate::teleport::github::GithubVerifier::new(github.discovery.clone())));
+    let azure =
+        crate::azure::start(dir, &fixture.azure, &opts.realism, stop_rx.clone(), &mut joins, &github.discovery).await?;
     let mut provider_env: std::collections::BTreeMap<String, String> = [
         ("TF_TELEPORT_ADDR".to_string(), teleport.addr.clone()),
         ("TF_TELEPORT_IDENTITY_FILE_PATH".to_string(), admin_identity_file.display().to_string()),
@@ -151,7 +157,13 @@ pub async fn run(opts: UpOptions) -> Result<()> {
         let _ = server_stop.wait_for(|s| *s).await;
     }));
 
-    let info = DevstackInfo { pid: std::process::id(), teleport, provider_env, azure: Some(azure.info) };
+    let info = DevstackInfo {
+        pid: std::process::id(),
+        teleport,
+        provider_env,
+        azure: Some(azure.info),
+        github: Some(github.info),
+    };
     write_atomic(&info_path, serde_json::to_string_pretty(&info)?.as_bytes(), SECRET_FILE_MODE)?;
     tracing::info!(teleport = %addr, dir = %dir.display(), "devstack is up");
     eprintln!("joinery-devstack: Teleport API on {addr}; wrote {}", info_path.display());

@@ -3,14 +3,17 @@
 //!
 //! Nothing here talks to Azure at configure time: a configuration that only manages Teleport
 //! objects needs no Azure credentials. The first Azure resource or data source to need ARM
-//! gets a token (service principal secret, managed identity or Azure CLI, in that order) and
-//! the client is cached, renewed shortly before the token expires.
+//! gets a token from an `azure_identity` credential ([`joinery_azure::credential`]) chosen as
+//! azurerm chooses — a service principal secret, workload identity federation (`use_oidc`), a
+//! managed identity (`use_msi`), the Azure CLI (`use_cli`), in that order — and the client is
+//! cached, renewed shortly before the token expires.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use joinery_azure::arm::{ArmClient, ArmError, ArmOptions};
-use joinery_azure::credential::{self, AccessToken, Cloud};
+use joinery_azure::credential::{AccessToken, Cloud, Credential, Endpoints, SignIn};
+use joinery_azure::federation::IdTokenSource;
 
 use crate::config::azure::{self as settings, AzureSettings};
 use joinery_tfplugin::framework::Diagnostics;
@@ -72,33 +75,78 @@ impl AzureContext {
                 ));
             }
         }
-        let token = if let Some(secret) = &s.client_secret {
-            let (Some(tenant), Some(client_id)) = (&s.tenant_id, &s.client_id) else {
-                return Err(Diagnostics::attribute_error(
-                    settings::path(if s.tenant_id.is_none() { &settings::TENANT_ID } else { &settings::CLIENT_ID }),
-                    "Incomplete Azure service principal",
-                    "client_secret needs tenant_id and client_id (or ARM_TENANT_ID and ARM_CLIENT_ID).",
-                ));
-            };
-            credential::client_secret_token(&authority, tenant, client_id, secret, audience, ca.as_deref()).await
-        } else if s.use_msi {
-            credential::managed_identity_token(s.msi_endpoint.as_deref(), s.client_id.as_deref(), audience).await
-        } else if s.use_cli {
-            credential::cli_token(audience, s.tenant_id.as_deref()).await
-        } else {
-            return Err(Diagnostics::error(
-                "No Azure credentials",
-                "Set azure.client_id/client_secret/tenant_id (ARM_CLIENT_ID, ARM_CLIENT_SECRET, ARM_TENANT_ID), \
-                 use_msi = true (ARM_USE_MSI), or use_cli = true (ARM_USE_CLI) after `az login`.",
-            ));
-        }
-        .map_err(|e| Diagnostics::error("Cannot authenticate to Azure", e.to_string()))?;
+        let sign_in = sign_in(s)?;
+        let endpoints =
+            Endpoints { authority_host: authority, extra_ca_pem: ca.clone(), msi_endpoint: s.msi_endpoint.clone() };
+        let token = async { Credential::new(sign_in, &endpoints)?.token(audience).await }
+            .await
+            .map_err(|e| Diagnostics::error("Cannot authenticate to Azure", e.to_string()))?;
         let client = ArmClient::new(token.token.clone(), ArmOptions { base_url: Some(base), extra_ca_pem: ca })
             .map_err(|e| Diagnostics::error("Cannot build the ARM client", e.to_string()))?;
         let client = Arc::new(client);
         *guard = Some((Arc::clone(&client), token));
         Ok(client)
     }
+}
+
+/// The tenant and client id a service principal sign-in needs, or a diagnostic naming what is
+/// missing for `what`.
+fn principal(s: &AzureSettings, what: &str) -> Result<(String, String), Diagnostics> {
+    match (&s.tenant_id, &s.client_id) {
+        (Some(t), Some(c)) => Ok((t.clone(), c.clone())),
+        _ => Err(Diagnostics::attribute_error(
+            settings::path(if s.tenant_id.is_none() { &settings::TENANT_ID } else { &settings::CLIENT_ID }),
+            "Incomplete Azure service principal",
+            format!("{what} needs tenant_id and client_id (or ARM_TENANT_ID and ARM_CLIENT_ID)."),
+        )),
+    }
+}
+
+/// The sign-in the settings ask for, in azurerm's order.
+fn sign_in(s: &AzureSettings) -> Result<SignIn, Diagnostics> {
+    if let Some(secret) = &s.client_secret {
+        let (tenant_id, client_id) = principal(s, "client_secret")?;
+        return Ok(SignIn::ClientSecret { tenant_id, client_id, secret: secret.clone() });
+    }
+    if s.use_oidc {
+        let (tenant_id, client_id) = principal(s, "use_oidc")?;
+        let source = if let Some(t) = &s.oidc_token {
+            IdTokenSource::Token(t.clone())
+        } else if let Some(path) = &s.oidc_token_file_path {
+            IdTokenSource::File(path.into())
+        } else if let (Some(url), Some(token)) = (&s.oidc_request_url, &s.oidc_request_token) {
+            match &s.ado_pipeline_service_connection_id {
+                Some(id) => IdTokenSource::AzurePipelines {
+                    request_url: url.clone(),
+                    request_token: token.clone(),
+                    service_connection_id: id.clone(),
+                },
+                None => IdTokenSource::GithubActions { request_url: url.clone(), request_token: token.clone() },
+            }
+        } else {
+            return Err(Diagnostics::attribute_error(
+                settings::path(&settings::USE_OIDC),
+                "No OIDC token for use_oidc",
+                "Set oidc_token (ARM_OIDC_TOKEN), oidc_token_file_path (ARM_OIDC_TOKEN_FILE_PATH), or \
+                 oidc_request_url and oidc_request_token (ARM_OIDC_REQUEST_URL / ARM_OIDC_REQUEST_TOKEN; GitHub \
+                 Actions sets ACTIONS_ID_TOKEN_REQUEST_URL / ACTIONS_ID_TOKEN_REQUEST_TOKEN for a job with \
+                 `permissions: id-token: write`).",
+            ));
+        };
+        return Ok(SignIn::Federated { tenant_id, client_id, source });
+    }
+    if s.use_msi {
+        return Ok(SignIn::ManagedIdentity { client_id: s.client_id.clone() });
+    }
+    if s.use_cli {
+        return Ok(SignIn::AzureCli { tenant_id: s.tenant_id.clone() });
+    }
+    Err(Diagnostics::error(
+        "No Azure credentials",
+        "Set azure.client_id/client_secret/tenant_id (ARM_CLIENT_ID, ARM_CLIENT_SECRET, ARM_TENANT_ID), \
+         use_oidc = true (ARM_USE_OIDC) in a pipeline with a federated identity credential, use_msi = true \
+         (ARM_USE_MSI), or use_cli = true (ARM_USE_CLI) after `az login`.",
+    ))
 }
 
 /// An ARM failure as a diagnostic.

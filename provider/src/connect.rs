@@ -18,9 +18,10 @@ use crate::azure::AzureContext;
 use crate::config::settings::Setting;
 use crate::config::{
     ADDR, CERT_BASE64, CERT_PATH, DIAL_TIMEOUT_DURATION, IDENTITY_FILE, IDENTITY_FILE_BASE64, IDENTITY_FILE_PATH,
-    JOIN_METHOD, KEY_BASE64, KEY_PATH, PROFILE_NAME, ProviderConfig, RETRY_BASE_DURATION, RETRY_CAP_DURATION,
-    RETRY_MAX_TRIES, ROOT_CA_BASE64, ROOT_CA_PATH,
+    KEY_BASE64, KEY_PATH, PROFILE_NAME, ProviderConfig, RETRY_BASE_DURATION, RETRY_CAP_DURATION, RETRY_MAX_TRIES,
+    ROOT_CA_BASE64, ROOT_CA_PATH,
 };
+use crate::join::{NativeJoin, Session, connect_with};
 use joinery_tfplugin::framework::Diagnostics;
 
 /// Oldest Teleport major version the provider talks to.
@@ -29,8 +30,8 @@ const MIN_SERVER_MAJOR: u64 = 15;
 /// A configured provider: the client and what the cluster said about itself.
 #[derive(Clone)]
 pub struct TeleportClient {
-    /// The gRPC client.
-    pub client: Client,
+    /// The connection: fixed credentials, or a joined bot's renewed by joining again.
+    session: Arc<Session>,
     /// The cluster name from `Ping`.
     pub cluster_name: String,
     /// The retry policy from the provider configuration (also used to wait
@@ -38,6 +39,14 @@ pub struct TeleportClient {
     pub retry: RetryPolicy,
     /// Azure settings and the lazily built ARM client.
     pub azure: Arc<AzureContext>,
+}
+
+impl TeleportClient {
+    /// The gRPC client for the next call (a joined bot joins again first when its
+    /// certificates are about to expire).
+    pub async fn client(&self) -> Result<Client, Diagnostics> {
+        self.session.client().await
+    }
 }
 
 fn attr_error(setting: &Setting, summary: &str, detail: impl Into<String>) -> Diagnostics {
@@ -59,8 +68,9 @@ fn all_set<'a>(parts: [(&'a Option<String>, &Setting); 3], detail: &str) -> Resu
     }
 }
 
-/// Which credential source is configured, in the official order.
-fn credentials(cfg: &ProviderConfig) -> Result<(Credentials, &'static Setting), Diagnostics> {
+/// Which credential source is configured, in the official order; `None` when the provider
+/// is to join the cluster itself ([`crate::join`]).
+fn credentials(cfg: &ProviderConfig) -> Result<Option<(Credentials, &'static Setting)>, Diagnostics> {
     let cred_err = |attr: &Setting, e: TeleportError| attr_error(attr, "Invalid Teleport credentials", e.to_string());
     if cfg.cert_path.is_some() || cfg.key_path.is_some() {
         let [cert, key, ca] = all_set(
@@ -69,7 +79,7 @@ fn credentials(cfg: &ProviderConfig) -> Result<(Credentials, &'static Setting), 
         )?;
         let creds = Credentials::from_files(Path::new(key), Path::new(cert), Path::new(ca))
             .map_err(|e| cred_err(&CERT_PATH, e))?;
-        return Ok((creds, &CERT_PATH));
+        return Ok(Some((creds, &CERT_PATH)));
     }
     if cfg.cert_base64.is_some() || cfg.key_base64.is_some() {
         let [cert, key, ca] = all_set(
@@ -77,27 +87,22 @@ fn credentials(cfg: &ProviderConfig) -> Result<(Credentials, &'static Setting), 
             "cert_base64, key_base64 and root_ca_base64 must all be set to use base64 credentials.",
         )?;
         let creds = Credentials::from_base64(key, cert, ca).map_err(|e| cred_err(&CERT_BASE64, e))?;
-        return Ok((creds, &CERT_BASE64));
+        return Ok(Some((creds, &CERT_BASE64)));
     }
     if let Some(path) = &cfg.identity_file_path {
         let creds = Credentials::from_identity_file(Path::new(path)).map_err(|e| cred_err(&IDENTITY_FILE_PATH, e))?;
-        return Ok((creds, &IDENTITY_FILE_PATH));
+        return Ok(Some((creds, &IDENTITY_FILE_PATH)));
     }
     if let Some(text) = &cfg.identity_file {
         let creds = Credentials::from_identity_str(text).map_err(|e| cred_err(&IDENTITY_FILE, e))?;
-        return Ok((creds, &IDENTITY_FILE));
+        return Ok(Some((creds, &IDENTITY_FILE)));
     }
     if let Some(b64) = &cfg.identity_file_base64 {
         let creds = Credentials::from_identity_base64(b64).map_err(|e| cred_err(&IDENTITY_FILE_BASE64, e))?;
-        return Ok((creds, &IDENTITY_FILE_BASE64));
+        return Ok(Some((creds, &IDENTITY_FILE_BASE64)));
     }
     if cfg.join_method.is_some() || cfg.join_token.is_some() {
-        return Err(attr_error(
-            &JOIN_METHOD,
-            "Native Machine ID join is not supported",
-            "This provider does not join the cluster itself yet. Run joinery-agent (or tbot) to write an identity \
-             file and point identity_file_path at it.",
-        ));
+        return Ok(None);
     }
     if cfg.profile_name.is_some() || cfg.profile_dir.is_some() {
         return Err(attr_error(
@@ -108,8 +113,8 @@ fn credentials(cfg: &ProviderConfig) -> Result<(Credentials, &'static Setting), 
     }
     Err(Diagnostics::error(
         "No Teleport credentials",
-        "Set identity_file_path, identity_file, identity_file_base64, or cert_path/key_path/root_ca_path \
-         (or their TF_TELEPORT_* environment variables).",
+        "Set identity_file_path, identity_file, identity_file_base64, cert_path/key_path/root_ca_path, or \
+         join_method and join_token to join as a bot (or their TF_TELEPORT_* environment variables).",
     ))
 }
 
@@ -137,13 +142,30 @@ pub async fn connect(cfg: &ProviderConfig) -> Result<TeleportClient, Diagnostics
         })?,
     };
     let dial_timeout = duration(&cfg.dial_timeout_duration, &DIAL_TIMEOUT_DURATION)?;
-    let (creds, source) = credentials(cfg)?;
-    creds
-        .check_not_expired(SystemTime::now())
-        .map_err(|e| attr_error(source, "Teleport identity expired", e.to_string()))?;
-    let client = Client::connect(ClientConfig { addr: addr.clone(), tls: creds.tls_settings(), retry, dial_timeout })
-        .await
-        .map_err(|e| Diagnostics::error("Cannot connect to Teleport", e.to_string()))?;
+    let (client, session, user) = match credentials(cfg)? {
+        Some((creds, source)) => {
+            creds
+                .check_not_expired(SystemTime::now())
+                .map_err(|e| attr_error(source, "Teleport identity expired", e.to_string()))?;
+            let client =
+                Client::connect(ClientConfig { addr: addr.clone(), tls: creds.tls_settings(), retry, dial_timeout })
+                    .await
+                    .map_err(|e| Diagnostics::error("Cannot connect to Teleport", e.to_string()))?;
+            (client.clone(), Session::fixed(client), creds.info().username.clone())
+        }
+        None => {
+            let Some(join) = NativeJoin::from_config(cfg, &addr, retry, dial_timeout)? else {
+                return Err(Diagnostics::error(
+                    "No Teleport credentials",
+                    "join_method and join_token are both needed.",
+                ));
+            };
+            let (creds, expires) = join.join().await?;
+            let user = creds.info().username.clone();
+            let client = connect_with(join.client_config(), creds).await?;
+            (client.clone(), Session::joined(client, expires, join), user)
+        }
+    };
     let pong = client.ping().await.map_err(|e| match e {
         TeleportError::NotImplemented(_) => Diagnostics::error("Teleport version is too old!", e.to_string()),
         e => Diagnostics::error("Cannot connect to Teleport", e.to_string()),
@@ -158,11 +180,11 @@ pub async fn connect(cfg: &ProviderConfig) -> Result<TeleportClient, Diagnostics
     tracing::info!(
         cluster = %pong.cluster_name,
         server_version = %pong.server_version,
-        user = %creds.info().username,
+        user = %user,
         "connected to Teleport"
     );
     Ok(TeleportClient {
-        client,
+        session: Arc::new(session),
         cluster_name: pong.cluster_name,
         retry,
         azure: Arc::new(AzureContext::new(cfg.azure.clone())),

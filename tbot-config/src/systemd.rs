@@ -13,6 +13,12 @@ use crate::config::DEFAULT_STORAGE_DIR;
 
 /// Where the agent binary is installed by default.
 pub const DEFAULT_AGENT_PATH: &str = "/usr/local/bin/joinery-agent";
+/// Where the Debian package (`make release`) installs the agent.
+pub const PACKAGED_AGENT_PATH: &str = "/usr/bin/joinery-agent";
+/// Where the Debian package installs the unit.
+pub const PACKAGED_UNIT_PATH: &str = "/usr/lib/systemd/system/joinery-agent.service";
+/// The output directory of the example unit and configuration (Teleport's guide's).
+pub const EXAMPLE_OUTPUT_DIR: &str = "/opt/machine-id";
 /// Where the configuration is written by default.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/tbot.yaml";
 /// The unit's file name.
@@ -20,6 +26,10 @@ pub const UNIT_NAME: &str = "joinery-agent.service";
 /// The command (from the workspace root) that writes `examples/systemd/joinery-agent.service`.
 pub const REGENERATE_EXAMPLE: &str =
     "cargo run -q -p joinery-tbot-config --example systemd_unit > examples/systemd/joinery-agent.service";
+
+/// The command (from the workspace root) that writes `packaging/deb/joinery-agent.service`.
+pub const REGENERATE_PACKAGED: &str =
+    "cargo run -q -p joinery-tbot-config --example systemd_unit -- --packaged > packaging/deb/joinery-agent.service";
 
 /// `[Unit] Description=`.
 const DESCRIPTION: &str = "Joinery agent (Teleport Machine ID for Azure VMs)";
@@ -106,8 +116,25 @@ impl AgentUnit {
             header,
             user: Some("teleport".into()),
             group: Some("teleport".into()),
-            ..AgentUnit::new(DEFAULT_AGENT_PATH, DEFAULT_CONFIG_PATH, vec!["/opt/machine-id".into()])
+            ..AgentUnit::new(DEFAULT_AGENT_PATH, DEFAULT_CONFIG_PATH, vec![EXAMPLE_OUTPUT_DIR.into()])
         }
+    }
+
+    /// The unit the Debian package installs at [`PACKAGED_UNIT_PATH`]: the
+    /// example's `teleport` user and output directory (the package creates
+    /// both), the package's binary at [`PACKAGED_AGENT_PATH`].
+    pub fn packaged() -> Self {
+        let mut header = header(DEFAULT_CONFIG_PATH, &[]);
+        header.extend([
+            String::new(),
+            "Installed by the joinery-agent package. Write /etc/tbot.yaml (example:".into(),
+            "/usr/share/doc/joinery-agent/examples/tbot.yaml) readable by the teleport".into(),
+            "group, then: systemctl enable --now joinery-agent".into(),
+            String::new(),
+            "Generated from tbot-config/src/systemd.rs (edit that, not this file):".into(),
+            format!("  {REGENERATE_PACKAGED}"),
+        ]);
+        AgentUnit { header, agent_path: PACKAGED_AGENT_PATH.into(), ..AgentUnit::example() }
     }
 
     /// The unit as sections of directives.
@@ -287,5 +314,17 @@ mod tests {
         let text = unit.render();
         assert!(text.contains("\nCapabilityBoundingSet=\n"), "{text}");
         assert!(text.contains("# Reload (re-reads /etc/agent.yaml and renews at once)"), "{text}");
+    }
+
+    #[test]
+    fn the_packaged_unit_runs_the_packaged_binary_as_teleport() {
+        let unit = AgentUnit::packaged().unit_file();
+        let service = unit.section("Service").unwrap();
+        assert_eq!(service.values("ExecStart"), ["/usr/bin/joinery-agent start -c /etc/tbot.yaml"]);
+        assert_eq!(service.values("User"), ["teleport"]);
+        assert_eq!(service.values("Group"), ["teleport"]);
+        assert_eq!(service.values("ReadWritePaths"), [EXAMPLE_OUTPUT_DIR]);
+        let text = unit.render();
+        assert!(!text.contains("/usr/local/bin"), "the package installs nothing under /usr/local:\n{text}");
     }
 }

@@ -66,8 +66,8 @@ fn errors_name_key_and_line() {
     .to_string();
     assert!(e.contains("onboarding.azure.client_id (line 7)"), "{e}");
     let e =
-        parse("version: v2\nauth_server: a\nonboarding: {token: x, join_method: github}\n").unwrap_err().to_string();
-    assert!(e.contains("github") && e.contains("line 3"), "{e}");
+        parse("version: v2\nauth_server: a\nonboarding: {token: x, join_method: gitlab}\n").unwrap_err().to_string();
+    assert!(e.contains("gitlab") && e.contains("line 3"), "{e}");
     let e = parse("version: v2\nauth_server: a\nonboarding: {token: x}\noutputs:\n  - type: database\n")
         .unwrap_err()
         .to_string();

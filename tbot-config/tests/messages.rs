@@ -101,9 +101,9 @@ const CASES: &[(&str, Option<&str>)] = &[
         Some("invalid config tbot.yaml: fips (line 5): FIPS mode is not supported by joinery-agent"),
     ),
     (
-        "version: v2\nauth_server: 127.0.0.1:9\nonboarding:\n  token: abc\n  join_method: github\n",
+        "version: v2\nauth_server: 127.0.0.1:9\nonboarding:\n  token: abc\n  join_method: gitlab\n",
         Some(
-            "invalid config tbot.yaml: onboarding.join_method: unknown variant `github`, expected `token` or `azure` at line 5 column 16",
+            "invalid config tbot.yaml: onboarding.join_method: unknown variant `gitlab`, expected one of `token`, `azure`, `github` at line 5 column 16",
         ),
     ),
     (
@@ -372,7 +372,7 @@ const CASES: &[(&str, Option<&str>)] = &[
     (
         "version: v2\nauth_server: 127.0.0.1:9\nonboarding:\n  token: abc\n  join_method: 3\n",
         Some(
-            "invalid config tbot.yaml: onboarding.join_method: unknown variant `3`, expected `token` or `azure` at line 5 column 16",
+            "invalid config tbot.yaml: onboarding.join_method: unknown variant `3`, expected one of `token`, `azure`, `github` at line 5 column 16",
         ),
     ),
     (

@@ -205,38 +205,70 @@ pub async fn join_with_token(
     token: &str,
     ttl: Duration,
 ) -> Result<(KeyPair, JoinedCerts, JoinService), Error> {
-    match join_with_token_v1(client, token, ttl).await {
+    let init = |params| {
+        v1::join_request::Payload::TokenInit(v1::TokenInit { client_params: Some(params), secret: String::new() })
+    };
+    join_static(client, token, "token", init, String::new(), ttl).await
+}
+
+/// Joins with an OIDC join method (`github`): the CI provider's ID token in `OIDCInit` on
+/// `teleport.join.v1`, or in the legacy `RegisterUsingToken`'s `IDToken` on `Unimplemented`
+/// (as Teleport's `joinclient` does). `method` is the token's join method. A fresh key is
+/// generated for every join.
+pub async fn join_with_id_token(
+    client: &Client,
+    token: &str,
+    method: &str,
+    id_token: &str,
+    ttl: Duration,
+) -> Result<(KeyPair, JoinedCerts, JoinService), Error> {
+    let init = |params| {
+        v1::join_request::Payload::OidcInit(v1::OidcInit {
+            client_params: Some(params),
+            id_token: id_token.as_bytes().to_vec(),
+        })
+    };
+    join_static(client, token, method, init, id_token.to_string(), ttl).await
+}
+
+/// A join whose proof is one message (no challenge): `ClientInit`, `ServerInit`, then `init`
+/// of the bot parameters, then the result on `teleport.join.v1`; on `Unimplemented`, the
+/// legacy `RegisterUsingToken` carrying `id_token` (empty for `token`).
+async fn join_static(
+    client: &Client,
+    token: &str,
+    method: &str,
+    init: impl FnOnce(v1::ClientParams) -> v1::join_request::Payload,
+    id_token: String,
+    ttl: Duration,
+) -> Result<(KeyPair, JoinedCerts, JoinService), Error> {
+    let v1 = async {
+        let mut stream = JoinStream::open(
+            client,
+            v1::ClientInit {
+                join_method: Some(method.to_string()),
+                token_name: token.to_string(),
+                system_role: BOT_ROLE.to_string(),
+                ..Default::default()
+            },
+        )
+        .await?;
+        let _init = stream.recv_server_init().await?;
+        // Keys are generated only after ServerInit, as the server names the suite.
+        let key = KeyPair::generate();
+        stream.send(init(bot_params(&key, SystemTime::now() + ttl))).await?;
+        let certs = stream.recv_bot_result().await?;
+        Ok::<_, Error>((key, certs))
+    };
+    match v1.await {
         Err(Error::NotImplemented(_)) => {
             let key = KeyPair::generate();
-            let req = legacy_bot_request(token, &key, SystemTime::now() + ttl);
+            let req =
+                RegisterUsingTokenRequest { id_token, ..legacy_bot_request(token, &key, SystemTime::now() + ttl) };
             let certs = client.legacy_join().register_using_token(req).await?.into_inner();
             Ok((key, JoinedCerts::from_legacy(certs)?, JoinService::Legacy))
         }
         Ok((key, certs)) => Ok((key, certs, JoinService::V1)),
         Err(e) => Err(e),
     }
-}
-
-async fn join_with_token_v1(client: &Client, token: &str, ttl: Duration) -> Result<(KeyPair, JoinedCerts), Error> {
-    let mut stream = JoinStream::open(
-        client,
-        v1::ClientInit {
-            join_method: Some("token".into()),
-            token_name: token.to_string(),
-            system_role: BOT_ROLE.to_string(),
-            ..Default::default()
-        },
-    )
-    .await?;
-    let _init = stream.recv_server_init().await?;
-    // Keys are generated only after ServerInit, as the server names the suite.
-    let key = KeyPair::generate();
-    stream
-        .send(v1::join_request::Payload::TokenInit(v1::TokenInit {
-            client_params: Some(bot_params(&key, SystemTime::now() + ttl)),
-            secret: String::new(),
-        }))
-        .await?;
-    let certs = stream.recv_bot_result().await?;
-    Ok((key, certs))
 }

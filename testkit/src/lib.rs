@@ -2,7 +2,9 @@
 //!
 //! Tests talk to real peers: the real `joinery-devstack` process
 //! ([`Devstack`]), the real Terraform CLI ([`terraform::Workspace`]), the
-//! real binaries of this workspace ([`binary`]). Nothing here sleeps for
+//! real binaries of this workspace ([`binary`]), the release `make release`
+//! builds ([`release::native`]) served by a provider registry on local HTTPS
+//! ([`registry::Registry`]). Nothing here sleeps for
 //! readiness: [`poll`] retries a check until it holds or its deadline
 //! passes, and says what it was waiting for when it fails.
 //!
@@ -10,6 +12,8 @@
 //! run inside tests, where a panic is the failure report.
 
 mod devstack;
+pub mod registry;
+pub mod release;
 pub mod terraform;
 
 use std::path::{Path, PathBuf};

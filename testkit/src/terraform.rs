@@ -1,9 +1,11 @@
 //! Real Terraform CLIs in throwaway working directories.
 //!
-//! Every test runs against every installed Terraform ([`terraforms`]):
-//! `.tools/bin/terraform-1.15` (installed by `scripts/install-terraform.sh`)
-//! and a system Terraform ≥ 1.11 when the machine has one. The provider
-//! under test is wired in with `dev_overrides`, as a provider author does.
+//! Every test runs against every installed engine ([`terraforms`]):
+//! `.tools/bin/terraform-1.15` (installed by `scripts/install-terraform.sh`),
+//! a system Terraform ≥ 1.11 when the machine has one, and OpenTofu
+//! (`.tools/bin/tofu-1.10`, built by `scripts/install-opentofu.sh`). The
+//! provider under test is wired in with `dev_overrides`, as a provider author
+//! does; OpenTofu reads the same CLI configuration (`TF_CLI_CONFIG_FILE`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -21,11 +23,15 @@ const SCRUBBED_ENV: &[&str] = &[
     "JOINERY_PLUGIN_TCP",
 ];
 
-/// Every Terraform CLI to test with, with a label (`terraform-1.15`,
-/// `terraform-system`).
+/// The OpenTofu CLI every test also runs with.
+pub const OPENTOFU: &str = "tofu-1.10";
+
+/// Every engine to test with, with a label (`terraform-1.15`,
+/// `terraform-system`, [`OPENTOFU`]): the Terraform CLIs installed, then
+/// OpenTofu, which must be there too.
 pub fn terraforms() -> Vec<(String, PathBuf)> {
     let bin = workspace_root().join(".tools/bin");
-    let found: Vec<_> = ["terraform-1.15", "terraform-system"]
+    let mut found: Vec<_> = ["terraform-1.15", "terraform-system"]
         .iter()
         .map(|n| (n.to_string(), bin.join(n)))
         .filter(|(_, p)| p.exists())
@@ -35,7 +41,16 @@ pub fn terraforms() -> Vec<(String, PathBuf)> {
         "no Terraform in {}: run ./scripts/install-terraform.sh (make test does)",
         bin.display()
     );
+    let tofu = bin.join(OPENTOFU);
+    assert!(tofu.exists(), "no OpenTofu at {}: run ./scripts/install-opentofu.sh (make test does)", tofu.display());
+    found.push((OPENTOFU.to_string(), tofu));
     found
+}
+
+/// Whether the engine labelled `label` is OpenTofu (whose messages are
+/// sometimes worded differently from Terraform's).
+pub fn is_opentofu(label: &str) -> bool {
+    label.starts_with("tofu")
 }
 
 /// The result of one Terraform command.
@@ -93,15 +108,26 @@ impl Workspace {
         source: &str,
         provider_dir: &Path,
     ) -> Workspace {
+        let cli_config = format!(
+            "provider_installation {{\n  dev_overrides {{\n    \"{source}\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+            provider_dir.display()
+        );
+        Self::with_cli_config(label, terraform, env, source, &cli_config)
+    }
+
+    /// A workspace whose provider `source` is installed the way the CLI
+    /// configuration `cli_config` says: empty for the default (the registry
+    /// the source names, with its signature checked), or a
+    /// `provider_installation` block (a network mirror, say).
+    pub fn with_cli_config(
+        label: &str,
+        terraform: &Path,
+        env: Vec<(String, String)>,
+        source: &str,
+        cli_config: &str,
+    ) -> Workspace {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(
-            dir.path().join("cli.tfrc"),
-            format!(
-                "provider_installation {{\n  dev_overrides {{\n    \"{source}\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
-                provider_dir.display()
-            ),
-        )
-        .expect("cli config");
+        std::fs::write(dir.path().join("cli.tfrc"), cli_config).expect("cli config");
         std::fs::create_dir_all(dir.path().join("work")).expect("work dir");
         Workspace { dir, terraform: terraform.to_path_buf(), env, source: source.to_string(), label: label.to_string() }
     }

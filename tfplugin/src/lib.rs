@@ -40,12 +40,27 @@ pub struct ServeOptions {
     /// `registry.terraform.io/joinery/teleport`; used as the key of
     /// `TF_REATTACH_PROVIDERS` in debug mode.
     pub provider_address: String,
+    /// The build's version (e.g. `1.2.3 (commit abc…)`): the first line of
+    /// the provider's log, and what `--version` prints.
+    pub version: Option<String>,
 }
 
 impl ServeOptions {
     /// Options for the provider at `provider_address`.
     pub fn new(provider_address: impl Into<String>) -> ServeOptions {
-        ServeOptions { provider_address: provider_address.into() }
+        ServeOptions { provider_address: provider_address.into(), version: None }
+    }
+
+    /// The same options, naming the build's `version`.
+    pub fn with_version(self, version: impl Into<String>) -> ServeOptions {
+        ServeOptions { version: Some(version.into()), ..self }
+    }
+
+    /// The provider's executable name, `terraform-provider-TYPE`, from the
+    /// last part of its address.
+    pub fn program(&self) -> String {
+        let kind = self.provider_address.rsplit('/').next().unwrap_or_default();
+        format!("terraform-provider-{kind}")
     }
 }
 
@@ -86,8 +101,18 @@ pub enum PluginError {
 /// plaintext and prints a `TF_REATTACH_PROVIDERS` line to use from another
 /// shell until Ctrl-C.
 ///
+/// With a version ([`ServeOptions::with_version`]), `--version` prints it
+/// and exits, and it is the first line of the provider's log
+/// (`TF_LOG_PROVIDER=info`), so a bug report names the build.
+///
 /// Set `JOINERY_PLUGIN_TCP=1` to listen on TCP 127.0.0.1 instead of a unix socket.
 pub fn serve<P: Provider>(provider: P, options: ServeOptions) -> ExitCode {
+    if let Some(version) = &options.version
+        && std::env::args().skip(1).any(|a| a == "--version" || a == "-version")
+    {
+        println!("{} {version}", options.program());
+        return ExitCode::SUCCESS;
+    }
     logging::init();
     let debug = std::env::args().skip(1).any(|a| a == "--debug" || a == "-debug");
     match start(provider, &options, debug) {
@@ -131,10 +156,27 @@ fn start<P: Provider>(provider: P, options: &ServeOptions, debug: bool) -> Resul
         };
         runtime::Mode::Managed { tls }
     };
+    // Started by Terraform (or with --debug): name the build first.
+    if let Some(version) = &options.version {
+        tracing::info!(version = %version, "{} {version}", options.program());
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(PluginError::Runtime)?;
     let result = rt.block_on(runtime::run(provider, options, mode));
     // Don't wait for stray tasks (signal handler, half-open connections):
     // Terraform expects the process gone promptly after Shutdown.
     rt.shutdown_background();
     Ok(result?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ServeOptions;
+
+    #[test]
+    fn the_program_is_named_after_the_provider_type() {
+        let options = ServeOptions::new("registry.terraform.io/joinery/teleport").with_version("1.2.3 (commit abc)");
+        assert_eq!(options.program(), "terraform-provider-teleport");
+        assert_eq!(options.version.as_deref(), Some("1.2.3 (commit abc)"));
+        assert_eq!(ServeOptions::new("registry.terraform.io/joinery/teleport").version, None);
+    }
 }

@@ -2,6 +2,7 @@
 //! TCP on 127.0.0.1, each optionally wrapped in TLS.
 
 use std::io;
+#[cfg(unix)]
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::task::{Context, Poll};

@@ -3,8 +3,8 @@
 //!
 //! Needs:
 //! - Terraform, installed by `./scripts/install-terraform.sh` under
-//!   `.tools/bin/` (`terraform-1.15`, and `terraform-system` when present);
-//!   every installed version is tested;
+//!   `.tools/bin/` (`terraform-1.15`, and `terraform-system` when present),
+//!   and OpenTofu (`./scripts/install-opentofu.sh`); every one is tested;
 //! - the example binary: `cargo build -p joinery-tfplugin --example demo_provider`.
 
 // A test binary links every dependency and dev-dependency of its package;
@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use joinery_testkit::binary;
-use joinery_testkit::terraform::{Run, Workspace, terraforms};
+use joinery_testkit::terraform::{Run, Workspace, is_opentofu, terraforms};
 
 /// The built `demo_provider` example.
 fn demo_provider() -> PathBuf {
@@ -185,7 +185,9 @@ fn lifecycle(ws: &Demo) {
     // Drift: the object disappears behind Terraform's back.
     ws.write_store(&serde_json::json!({}));
     let refresh = ws.expect(&["plan", "-refresh-only", "-no-color", "-input=false"], 0);
-    assert_contains(&refresh, "Objects have changed outside of Terraform");
+    // OpenTofu says the same with its own name.
+    let engine = if is_opentofu(&ws.label) { "OpenTofu" } else { "Terraform" };
+    assert_contains(&refresh, &format!("Objects have changed outside of {engine}"));
     assert_contains(&refresh, "# demo_thing.a has been deleted");
     let drift = ws.plan_exit(2);
     assert_contains(&drift, "# demo_thing.a will be created");

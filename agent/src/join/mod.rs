@@ -16,6 +16,7 @@
 //! message and label.
 
 pub mod azure;
+pub mod github;
 pub mod token;
 
 use std::time::{Duration, SystemTime};
@@ -70,6 +71,9 @@ pub enum JoinError {
     /// The certificate the server returned is unusable.
     #[error("the server returned an unusable certificate: {0}")]
     BadCertificate(String),
+    /// The CI's ID token could not be had (`github`).
+    #[error("{0}")]
+    IdToken(#[from] joinery_azure::federation::FederationError),
 }
 
 impl JoinError {
@@ -80,6 +84,7 @@ impl JoinError {
             JoinError::Unavailable { .. } => "join_method_unavailable",
             JoinError::Azure(e) => azure::reason(e),
             JoinError::BadCertificate(_) => "bad_certificate",
+            JoinError::IdToken(_) => "id_token",
         }
     }
 }
@@ -90,6 +95,7 @@ pub fn from_config(cfg: &Config) -> Box<dyn Join> {
     match &cfg.onboarding.method {
         JoinMethod::Token => Box::new(token::TokenJoin::new(token)),
         JoinMethod::Azure(block) => Box::new(azure::AzureJoin::new(token, block)),
+        JoinMethod::Github => Box::new(github::GithubJoin::new(token)),
     }
 }
 

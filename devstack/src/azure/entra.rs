@@ -10,7 +10,8 @@
 //! * `GET /common/discovery/keys` (and the tenant / v2.0 variants, whose keys name their
 //!   `issuer`): the JWKS;
 //! * `POST /{tenant}/oauth2/v2.0/token` (`scope`) and `POST /{tenant}/oauth2/token`
-//!   (`resource`): the client-credentials grant for the fixture's service principals, with
+//!   (`resource`): the client-credentials grant for the fixture's service principals — with a
+//!   client secret, or with a federated `client_assertion` ([`super::federated`]) — with
 //!   Entra's error bodies (`AADSTS...`). v2 numbers are JSON numbers, v1 ones strings.
 
 use base64::Engine as _;
@@ -20,6 +21,7 @@ use time::OffsetDateTime;
 
 use super::Emulator;
 use super::http::{Req, Resp, json};
+use super::state::ServicePrincipal;
 
 fn aad_error(status: StatusCode, error: &str, code: u32, desc: &str) -> Resp {
     let now = OffsetDateTime::now_utc();
@@ -76,13 +78,13 @@ pub async fn handle(emu: &Emulator, req: Req) -> Resp {
             };
             json(StatusCode::OK, &crate::azure::sign::jwks_v2(&[&emu.issuer], &issuer))
         }
-        (&Method::POST, [_, "oauth2", "v2.0", "token"]) => token(emu, &req, tenant, true),
-        (&Method::POST, [_, "oauth2", "token"]) => token(emu, &req, tenant, false),
+        (&Method::POST, [_, "oauth2", "v2.0", "token"]) => token(emu, &req, tenant, true).await,
+        (&Method::POST, [_, "oauth2", "token"]) => token(emu, &req, tenant, false).await,
         _ => json(StatusCode::NOT_FOUND, &json!({ "error": "not_found", "error_description": "Unknown path" })),
     }
 }
 
-fn token(emu: &Emulator, req: &Req, tenant: &str, v2: bool) -> Resp {
+async fn token(emu: &Emulator, req: &Req, tenant: &str, v2: bool) -> Resp {
     if !tenant.eq_ignore_ascii_case(&emu.tenant_id()) {
         return aad_error(StatusCode::BAD_REQUEST, "invalid_request", 90002, &format!("Tenant '{tenant}' not found."));
     }
@@ -94,6 +96,13 @@ fn token(emu: &Emulator, req: &Req, tenant: &str, v2: bool) -> Resp {
             70003,
             "The app requested an unsupported grant type. The devstack supports client_credentials only.",
         );
+    }
+    if form.contains_key("client_assertion") || form.contains_key("client_assertion_type") {
+        let sp = match federated_sign_in(emu, &form, tenant).await {
+            Ok(sp) => sp,
+            Err(resp) => return resp,
+        };
+        return issue(emu, &form, &sp, v2);
     }
     // Credentials in the body, or HTTP Basic (client_secret_basic).
     let basic = req.header("authorization").and_then(|h| h.strip_prefix("Basic ")).and_then(|b| {
@@ -141,6 +150,54 @@ fn token(emu: &Emulator, req: &Req, tenant: &str, v2: bool) -> Resp {
             "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app.",
         );
     }
+    issue(emu, &form, &sp, v2)
+}
+
+/// A client-credentials grant signed with a federated assertion: the app it names, if one of
+/// its federated credentials accepts the assertion.
+async fn federated_sign_in(
+    emu: &Emulator,
+    form: &std::collections::BTreeMap<String, String>,
+    tenant: &str,
+) -> Result<ServicePrincipal, Resp> {
+    if form.get("client_assertion_type").map(String::as_str) != Some(super::federated::JWT_BEARER) {
+        return Err(aad_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'client_assertion_type'.",
+        ));
+    }
+    let (Some(client_id), Some(assertion)) = (form.get("client_id"), form.get("client_assertion")) else {
+        return Err(aad_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'client_assertion'.",
+        ));
+    };
+    let Some(sp) =
+        emu.arm.read(|s| s.service_principals.iter().find(|p| p.client_id.eq_ignore_ascii_case(client_id)).cloned())
+    else {
+        return Err(aad_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            &format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'."),
+        ));
+    };
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    match super::federated::authenticate(&sp.federated_credentials, assertion, &emu.oidc, now).await {
+        Ok(()) => Ok(sp),
+        Err(r) => {
+            tracing::warn!(client_id = %sp.client_id, code = r.code, "federated client assertion refused");
+            Err(aad_error(r.status, r.error, r.code, &r.message))
+        }
+    }
+}
+
+/// The access token for a signed-in app, for the `scope` (v2) or `resource` (v1) asked for.
+fn issue(emu: &Emulator, form: &std::collections::BTreeMap<String, String>, sp: &ServicePrincipal, v2: bool) -> Resp {
     let audience = if v2 {
         let Some(scope) = form.get("scope").and_then(|s| s.strip_suffix(".default")) else {
             return aad_error(

@@ -22,7 +22,13 @@
 //!   role_assignments:
 //!     - {principal_id: ..., role: Reader, scope: /subscriptions/.../resourceGroups/group1}
 //!   service_principals:
-//!     - {name: joinery-provider, client_id: ..., client_secret: ..., principal_id: ...}
+//!     - name: joinery-provider
+//!       client_id: ...
+//!       client_secret: ...
+//!       principal_id: ...
+//!       federated_credentials:                                 # workload identity federation
+//!         - {name: github-main, issuer: https://token.actions.githubusercontent.com,
+//!            subject: "repo:joinery-demo/infrastructure:ref:refs/heads/main"}  # audiences: [api://AzureADTokenExchange]
 //! ```
 
 use joinery_util::guid::is_guid;
@@ -159,6 +165,32 @@ pub struct ServicePrincipalFixture {
     pub client_secret: String,
     /// Principal (object) id.
     pub principal_id: String,
+    /// Federated identity credentials: external tokens the app accepts as client assertions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub federated_credentials: Vec<FederatedCredential>,
+}
+
+/// A federated identity credential (Microsoft Graph's `federatedIdentityCredential`): a token
+/// from `issuer` about `subject`, for one of `audiences`, signs the app in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederatedCredential {
+    /// Name.
+    pub name: String,
+    /// The external issuer, exactly as tokens name it.
+    pub issuer: String,
+    /// The external subject, exactly (case-sensitive, as Entra compares it).
+    pub subject: String,
+    /// Accepted audiences; Entra's recommended value is `api://AzureADTokenExchange`.
+    #[serde(default = "default_fic_audiences")]
+    pub audiences: Vec<String>,
+}
+
+/// The audience Entra recommends for token exchange.
+pub const TOKEN_EXCHANGE_AUDIENCE: &str = "api://AzureADTokenExchange";
+
+fn default_fic_audiences() -> Vec<String> {
+    vec![TOKEN_EXCHANGE_AUDIENCE.to_string()]
 }
 
 const TENANT: &str = "5b7ab2e1-8c4d-4f6a-9e2b-3c1d0a9f8e71";
@@ -228,6 +260,13 @@ impl Default for AzureFixture {
                 client_id: "f4e6a8b0-3c5d-4e7f-8a1b-2c3d4e5f6a70".into(),
                 client_secret: "devstack-provider-secret".into(),
                 principal_id: PROVIDER_PRINCIPAL.into(),
+                // The devstack's GitHub Actions pipeline (`crate::github::Run::default`).
+                federated_credentials: vec![FederatedCredential {
+                    name: "github-main".into(),
+                    issuer: crate::github::ISSUER.into(),
+                    subject: crate::github::Run::default().subject(),
+                    audiences: default_fic_audiences(),
+                }],
             }],
         }
     }
@@ -312,6 +351,20 @@ impl AzureFixture {
             guid(&format!("service principal {} principal_id", sp.name), &sp.principal_id)?;
             if sp.client_secret.is_empty() {
                 return Err(format!("service principal {}: client_secret is empty", sp.name));
+            }
+            for f in &sp.federated_credentials {
+                if !f.issuer.starts_with("https://") {
+                    return Err(format!(
+                        "service principal {}: federated credential {}: issuer {:?} is not an https URL",
+                        sp.name, f.name, f.issuer
+                    ));
+                }
+                if f.subject.is_empty() || f.audiences.is_empty() {
+                    return Err(format!(
+                        "service principal {}: federated credential {}: subject and audiences are required",
+                        sp.name, f.name
+                    ));
+                }
             }
             principals.push(&sp.principal_id);
         }

@@ -30,6 +30,7 @@
 
 pub mod arm;
 pub mod entra;
+pub mod federated;
 pub mod fixture;
 pub mod http;
 pub mod imds;
@@ -93,6 +94,8 @@ pub struct Emulator {
     pub imds_buckets: Buckets,
     /// Identities attached to a VM that IMDS does not serve yet.
     pub pending_identities: imds::PendingIdentities,
+    /// Fetches external issuers' keys (federated credentials).
+    pub oidc: crate::oidc::Discovery,
     tenant: String,
 }
 
@@ -225,13 +228,15 @@ fn env_docs() -> BTreeMap<String, String> {
 }
 
 /// Starts the emulator's listeners (state in `dir/azure`), running until `shutdown` is set,
-/// and registers the `azure` join method's verifier in `joins`.
+/// and registers the `azure` join method's verifier in `joins`. Entra fetches the keys of
+/// federated credentials' issuers through `oidc`.
 pub async fn start(
     dir: &Path,
     fixture: &AzureFixture,
     realism: &Realism,
     shutdown: tokio::sync::watch::Receiver<bool>,
     joins: &mut JoinMethods,
+    oidc: &crate::oidc::Discovery,
 ) -> Result<Started> {
     let dir = dir.join("azure");
     ensure_private_dir(&dir).with_context(|| format!("cannot use {}", dir.display()))?;
@@ -274,6 +279,7 @@ pub async fn start(
         arm_buckets: Buckets::default(),
         imds_buckets: Buckets::default(),
         pending_identities: Default::default(),
+        oidc: oidc.clone(),
         tenant,
     });
 

@@ -122,6 +122,15 @@ pub trait ChallengeJoin: Send + Sync {
     ) -> Result<(), Status>;
 }
 
+/// A method proven by one OIDC ID token, as on the legacy `RegisterUsingToken` (its
+/// `IDToken` field): `github`, and Teleport's other CI methods.
+#[tonic::async_trait]
+pub trait IdTokenJoin: Send + Sync {
+    /// Checks `id_token` against the token's rules; the message of an error says which check
+    /// failed, as Teleport words it.
+    async fn verify(&self, token: &ProvisionTokenV2, id_token: &str) -> Result<(), Status>;
+}
+
 /// The server side of a delegated join method.
 #[tonic::async_trait]
 pub trait DelegatedJoin: Send + Sync {
@@ -140,6 +149,12 @@ pub trait DelegatedJoin: Send + Sync {
 
     /// The method's legacy challenge RPC, if it has one (`azure`: `RegisterUsingAzureMethod`).
     fn legacy_challenge(&self) -> Option<&dyn ChallengeJoin> {
+        None
+    }
+
+    /// The method's check of a legacy `RegisterUsingToken` carrying an ID token, if it takes
+    /// one (`github`).
+    fn legacy_id_token(&self) -> Option<&dyn IdTokenJoin> {
         None
     }
 }
@@ -191,6 +206,7 @@ mod tests {
         let found = joins.get("github").unwrap();
         assert_eq!(found.method(), "github");
         assert!(found.legacy_challenge().is_none());
+        assert!(found.legacy_id_token().is_none());
         assert!(joins.get("azure").is_none());
         assert_eq!(unexpected_message("github").code(), tonic::Code::InvalidArgument);
     }

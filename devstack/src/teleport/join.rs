@@ -182,7 +182,12 @@ impl LegacyJoinService for LegacyJoinApi {
         let token = join_token(&self.0, &r.token)?;
         let method = token.spec.as_ref().map(|s| s.join_method.clone()).unwrap_or_default();
         if method != "token" {
-            return Err(wrong_method(&method));
+            // OIDC methods (`github`) come this way too, with the ID token in `IDToken`.
+            let delegated = self.0.joins.get(&method).filter(|j| j.legacy_id_token().is_some());
+            match delegated.as_ref().and_then(|j| j.legacy_id_token()) {
+                Some(oidc) => oidc.verify(&token, &r.id_token).await?,
+                None => return Err(wrong_method(&method)),
+            }
         }
         let tls = tls_key_from_pem(&r.public_tls_key)?;
         let ssh = ssh_key_from_authorized(&r.public_ssh_key)?;

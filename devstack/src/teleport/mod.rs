@@ -19,11 +19,13 @@ pub mod bots;
 pub mod ca;
 pub mod delegated;
 pub mod faults;
+pub mod github;
 pub mod join;
 pub mod listener;
 pub mod resources;
 pub mod store;
 pub mod token_methods;
+pub mod trace;
 pub mod trust;
 pub mod users;
 

@@ -16,7 +16,6 @@ use joinery_teleport::proto::types::{
     ProvisionTokenSpecV2TerraformCloud, ProvisionTokenSpecV2gcp, ProvisionTokenSpecV2tpm, ProvisionTokenStatusV2,
     ProvisionTokenV2, provision_token_spec_v2_bound_keypair,
 };
-use tonic::Status;
 
 /// Join methods a token may name.
 pub const JOIN_METHODS: &[&str] = &[
@@ -38,48 +37,7 @@ pub const JOIN_METHODS: &[&str] = &[
     "bound_keypair",
 ];
 
-/// A `trace` error as Teleport's server sends it: a `BadParameter` and the
-/// messages `trace.Wrap` added around it, rendered by `UserMessage` (the
-/// newest message first, each older one and finally the cause indented one
-/// tab deeper).
-#[derive(Debug)]
-pub(super) struct TraceError {
-    cause: String,
-    /// Oldest first.
-    messages: Vec<String>,
-}
-
-impl TraceError {
-    /// `trace.BadParameter(message)`.
-    pub(super) fn bad(message: impl Into<String>) -> Self {
-        TraceError { cause: message.into(), messages: Vec::new() }
-    }
-
-    /// `trace.Wrap(err, message)`.
-    fn wrap(mut self, message: &str) -> Self {
-        self.messages.push(message.to_string());
-        self
-    }
-
-    /// Go's `TraceErr.UserMessage`.
-    pub(super) fn user_message(&self) -> String {
-        let Some((newest, older)) = self.messages.split_last() else { return self.cause.clone() };
-        let mut out = newest.clone();
-        let mut indent = 1;
-        for m in older.iter().rev() {
-            out.push_str(&format!("\n{}{m}", "\t".repeat(indent)));
-            indent += 1;
-        }
-        out.push_str(&format!("\n{}{}", "\t".repeat(indent), self.cause));
-        out
-    }
-}
-
-impl From<TraceError> for Status {
-    fn from(e: TraceError) -> Status {
-        Status::invalid_argument(e.user_message())
-    }
-}
+pub(super) use super::trace::TraceError;
 
 type Check = Result<(), TraceError>;
 
@@ -450,21 +408,6 @@ mod tests {
 
     fn message(spec: ProvisionTokenSpecV2) -> String {
         check(&mut token(spec)).unwrap_err().user_message()
-    }
-
-    #[test]
-    fn wrapped_errors_render_like_trace() {
-        let e = TraceError::bad("cause").wrap("inner").wrap("outer");
-        assert_eq!(e.user_message(), "outer\n\tinner\n\t\tcause");
-        let spacelift = ProvisionTokenSpecV2 {
-            join_method: "spacelift".into(),
-            spacelift: Some(ProvisionTokenSpecV2Spacelift {
-                hostname: "x.app.spacelift.io".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        assert_eq!(message(spacelift), "spec.spacelift: failed validation\n\tallow: at least one rule must be set");
     }
 
     #[test]

@@ -77,6 +77,52 @@ pub const USE_CLI: Setting = Setting::flag(
      applies. Default `true`.",
 );
 
+/// `use_oidc`.
+pub const USE_OIDC: Setting = Setting::flag(
+    "use_oidc",
+    "ARM_USE_OIDC",
+    false,
+    "Authenticate with workload identity federation: an OIDC token from the CI (`oidc_token`, \
+     `oidc_token_file_path`, or requested with `oidc_request_url` / `oidc_request_token`) exchanged with Entra ID \
+     for the application `client_id`, which must have a federated identity credential for the token's issuer and \
+     subject. No secret is stored anywhere.",
+);
+/// `oidc_token`.
+pub const OIDC_TOKEN: Setting =
+    Setting::string("oidc_token", "ARM_OIDC_TOKEN", "An OIDC ID token to exchange (with `use_oidc`).").sensitive();
+/// `oidc_token_file_path`.
+pub const OIDC_TOKEN_FILE_PATH: Setting = Setting::string(
+    "oidc_token_file_path",
+    "ARM_OIDC_TOKEN_FILE_PATH",
+    "File holding the OIDC ID token (with `use_oidc`; re-read on each use, as Kubernetes rotates it).",
+)
+.or_env("AZURE_FEDERATED_TOKEN_FILE");
+/// `oidc_request_url`.
+pub const OIDC_REQUEST_URL: Setting = Setting::string(
+    "oidc_request_url",
+    "ARM_OIDC_REQUEST_URL",
+    "The CI's token service (with `use_oidc`): GitHub Actions' `ACTIONS_ID_TOKEN_REQUEST_URL`, or Azure Pipelines' \
+     `SYSTEM_OIDCREQUESTURI` together with `ado_pipeline_service_connection_id`.",
+)
+.or_env("ACTIONS_ID_TOKEN_REQUEST_URL");
+/// `oidc_request_token`.
+pub const OIDC_REQUEST_TOKEN: Setting = Setting::string(
+    "oidc_request_token",
+    "ARM_OIDC_REQUEST_TOKEN",
+    "Bearer token for `oidc_request_url`: GitHub Actions' `ACTIONS_ID_TOKEN_REQUEST_TOKEN` or Azure Pipelines' \
+     `SYSTEM_ACCESSTOKEN`.",
+)
+.or_env("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+.sensitive();
+/// `ado_pipeline_service_connection_id`.
+pub const ADO_PIPELINE_SERVICE_CONNECTION_ID: Setting = Setting::string(
+    "ado_pipeline_service_connection_id",
+    "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID",
+    "Azure Pipelines: the Azure Resource Manager service connection (workload identity federation) whose token \
+     `oidc_request_url` issues.",
+)
+.or_env("ARM_OIDC_AZURE_SERVICE_CONNECTION_ID");
+
 const SETTINGS: &[Setting] = &[
     SUBSCRIPTION_ID,
     TENANT_ID,
@@ -89,6 +135,12 @@ const SETTINGS: &[Setting] = &[
     CA_FILE,
     USE_MSI,
     USE_CLI,
+    USE_OIDC,
+    OIDC_TOKEN,
+    OIDC_TOKEN_FILE_PATH,
+    OIDC_REQUEST_URL,
+    OIDC_REQUEST_TOKEN,
+    ADO_PIPELINE_SERVICE_CONNECTION_ID,
 ];
 
 /// The path of one of the block's settings, for diagnostics.
@@ -131,6 +183,18 @@ pub struct AzureSettings {
     pub use_msi: bool,
     /// `use_cli`.
     pub use_cli: bool,
+    /// `use_oidc`.
+    pub use_oidc: bool,
+    /// A given OIDC token (secret).
+    pub oidc_token: Option<String>,
+    /// A file holding the OIDC token.
+    pub oidc_token_file_path: Option<String>,
+    /// The CI's token service.
+    pub oidc_request_url: Option<String>,
+    /// Its bearer token (secret).
+    pub oidc_request_token: Option<String>,
+    /// Azure Pipelines service connection.
+    pub ado_pipeline_service_connection_id: Option<String>,
 }
 
 impl std::fmt::Debug for AzureSettings {
@@ -144,6 +208,12 @@ impl std::fmt::Debug for AzureSettings {
             .field("arm_endpoint", &self.arm_endpoint)
             .field("use_msi", &self.use_msi)
             .field("use_cli", &self.use_cli)
+            .field("use_oidc", &self.use_oidc)
+            .field("oidc_token", &self.oidc_token.as_ref().map(|_| "<redacted>"))
+            .field("oidc_token_file_path", &self.oidc_token_file_path)
+            .field("oidc_request_url", &self.oidc_request_url)
+            .field("oidc_request_token", &self.oidc_request_token.as_ref().map(|_| "<redacted>"))
+            .field("ado_pipeline_service_connection_id", &self.ado_pipeline_service_connection_id)
             .finish_non_exhaustive()
     }
 }
@@ -195,5 +265,7 @@ mod tests {
         let (_, nested) = a.nested_attributes().unwrap();
         assert!(nested.iter().all(|n| !n.description.is_empty() && n.optional));
         assert!(nested.iter().any(|n| n.name == "client_secret" && n.sensitive));
+        assert!(nested.iter().any(|n| n.name == "oidc_request_token" && n.sensitive));
+        assert!(nested.iter().any(|n| n.name == "oidc_token" && n.sensitive));
     }
 }

@@ -96,25 +96,28 @@ pub const DIAL_TIMEOUT_DURATION: Setting = Setting::string(
 pub const JOIN_METHOD: Setting = Setting::string(
     "join_method",
     "TF_TELEPORT_JOIN_METHOD",
-    "Join method for native Machine ID joining (for example `azure`, `github`, `kubernetes`). `token` is not supported.",
+    "Join the cluster as a bot at configure time instead of using an identity file: `github` (a GitHub Actions job's \
+     ID token), `azure` (the runner VM's managed identity) or `token` (a single-use secret). The certificates stay \
+     in memory and are renewed by joining again when an apply outlives them. Needs `join_token`; the join \
+     connection trusts `root_ca_path` / `root_ca_base64`, else the system roots.",
 );
 /// `join_token`.
 pub const JOIN_TOKEN: Setting = Setting::string(
     "join_token",
     "TF_TELEPORT_JOIN_TOKEN",
-    "Name of the join token used for native Machine ID joining.",
+    "Name of the join token for `join_method` (for `token`, the secret itself).",
 );
 /// `audience_tag`.
 pub const AUDIENCE_TAG: Setting = Setting::string(
     "audience_tag",
     "TF_TELEPORT_JOIN_AUDIENCE_TAG",
-    "Audience tag for the `terraform_cloud` join method.",
+    "Audience tag for the `terraform_cloud` join method (not supported by this provider).",
 );
 /// `gitlab_id_token_env_var`.
 pub const GITLAB_ID_TOKEN_ENV_VAR: Setting = Setting::string(
     "gitlab_id_token_env_var",
     "TF_TELEPORT_GITLAB_ID_TOKEN_ENV_VAR",
-    "Environment variable holding the GitLab ID token for the `gitlab` join method.",
+    "Environment variable holding the GitLab ID token for the `gitlab` join method (not supported by this provider).",
 );
 /// `insecure`.
 pub const INSECURE: Setting = Setting::flag(

@@ -29,6 +29,9 @@ pub struct Setting {
     pub name: &'static str,
     /// The environment variable read when the attribute is null or unknown.
     pub env: &'static str,
+    /// A second variable read when the first is unset (`ACTIONS_ID_TOKEN_REQUEST_URL` after
+    /// `ARM_OIDC_REQUEST_URL`, as azurerm reads them).
+    pub env_fallback: Option<&'static str>,
     /// String or flag, with its default.
     pub kind: Kind,
     /// Redacted in Terraform's output.
@@ -40,17 +43,23 @@ pub struct Setting {
 impl Setting {
     /// A string setting without default.
     pub const fn string(name: &'static str, env: &'static str, description: &'static str) -> Setting {
-        Setting { name, env, kind: Kind::String { default: None }, sensitive: false, description }
+        Setting { name, env, env_fallback: None, kind: Kind::String { default: None }, sensitive: false, description }
     }
 
     /// A flag.
     pub const fn flag(name: &'static str, env: &'static str, default: bool, description: &'static str) -> Setting {
-        Setting { name, env, kind: Kind::Flag { default }, sensitive: false, description }
+        Setting { name, env, env_fallback: None, kind: Kind::Flag { default }, sensitive: false, description }
     }
 
     /// With a default for a string setting.
     pub const fn default(mut self, default: &'static str) -> Setting {
         self.kind = Kind::String { default: Some(default) };
+        self
+    }
+
+    /// Reading `env` when the setting's own variable is unset.
+    pub const fn or_env(mut self, env: &'static str) -> Setting {
+        self.env_fallback = Some(env);
         self
     }
 
@@ -71,7 +80,11 @@ impl Setting {
             Kind::String { .. } => Attribute::string(self.name),
             Kind::Flag { .. } => Attribute::bool(self.name),
         };
-        let a = a.optional().description(format!("{} Environment variable: `{}`.", self.description, self.env));
+        let vars = match self.env_fallback {
+            Some(fallback) => format!("Environment variables: `{}`, else `{fallback}`.", self.env),
+            None => format!("Environment variable: `{}`.", self.env),
+        };
+        let a = a.optional().description(format!("{} {vars}", self.description));
         if self.sensitive { a.sensitive() } else { a }
     }
 
@@ -80,6 +93,11 @@ impl Setting {
     /// an explicitly empty string falls back to the default, not to the
     /// variable. A string setting without value is null.
     pub fn resolve(&self, configured: &Value, env: &dyn Fn(&str) -> Option<String>) -> Value {
+        let env = |name: &str| {
+            env(name)
+                .filter(|v| !v.trim().is_empty())
+                .or_else(|| self.env_fallback.filter(|_| name == self.env).and_then(env))
+        };
         match self.kind {
             Kind::String { default } => {
                 let value = match configured {
@@ -130,5 +148,9 @@ mod tests {
         let a = F.attribute();
         assert!(a.optional && a.sensitive);
         assert_eq!(a.description, "A flag. Environment variable: `F`.");
+        let g = Setting::string("g", "G", "Two.").or_env("H");
+        assert_eq!(g.attribute().description, "Two. Environment variables: `G`, else `H`.");
+        assert_eq!(g.resolve(&Value::Null, &|k| (k == "H").then(|| "h".to_string())), Value::from("h"));
+        assert_eq!(g.resolve(&Value::Null, &|k| Some(k.to_lowercase())), Value::from("g"), "own variable first");
     }
 }

@@ -13,6 +13,7 @@
 //! points at the `match` in `OnboardingConfig::validate`.
 
 pub mod azure;
+pub mod github;
 pub mod token;
 
 use std::fmt;
@@ -39,17 +40,21 @@ pub enum JoinMethodName {
     /// Azure delegated join with the VM's managed identity.
     #[cfg_attr(feature = "clap", value(help = None::<&str>))]
     Azure,
+    /// GitHub Actions: the job's OIDC ID token.
+    #[cfg_attr(feature = "clap", value(help = None::<&str>))]
+    Github,
 }
 
 impl JoinMethodName {
     /// Every method, in the order the YAML's messages list them.
-    pub const ALL: [JoinMethodName; 2] = [JoinMethodName::Token, JoinMethodName::Azure];
+    pub const ALL: [JoinMethodName; 3] = [JoinMethodName::Token, JoinMethodName::Azure, JoinMethodName::Github];
 
     /// The name as written in YAML (`token`, `azure`).
     pub const fn as_str(self) -> &'static str {
         match self {
             JoinMethodName::Token => "token",
             JoinMethodName::Azure => "azure",
+            JoinMethodName::Github => "github",
         }
     }
 }
@@ -103,6 +108,8 @@ pub enum JoinMethod {
     Token,
     /// `join_method: azure`.
     Azure(azure::AzureOnboarding),
+    /// `join_method: github`.
+    Github,
 }
 
 impl JoinMethod {
@@ -111,6 +118,7 @@ impl JoinMethod {
         match self {
             JoinMethod::Token => JoinMethodName::Token,
             JoinMethod::Azure(_) => JoinMethodName::Azure,
+            JoinMethod::Github => JoinMethodName::Github,
         }
     }
 }
@@ -174,6 +182,7 @@ impl OnboardingConfig {
         let method = match name {
             JoinMethodName::Token => token::validate(&self, src)?,
             JoinMethodName::Azure => azure::validate(self.azure.clone(), src)?,
+            JoinMethodName::Github => github::validate(&self, src)?,
         };
         let token = match self.token.as_deref().map(str::trim) {
             None | Some("") => {
@@ -216,7 +225,7 @@ mod tests {
             assert_eq!(yaml.trim(), m.as_str());
             assert_eq!(m.as_str().parse::<JoinMethodName>(), Ok(m));
         }
-        assert!("github".parse::<JoinMethodName>().is_err());
+        assert!("gitlab".parse::<JoinMethodName>().is_err());
     }
 
     /// `ALL` is written by hand; clap's derived list is not.

@@ -70,9 +70,21 @@ pub fn schema() -> Schema {
         .attribute(opt("certificate_ttl", "Lifetime of issued certificates (Go duration); default `1h`."))
         .attribute(opt("renewal_interval", "How often to renew (Go duration, shorter than the TTL); default `20m`."))
         .attribute(Attribute::bool("oneshot").optional().description("Join once and exit (CI) instead of running as a daemon."))
-        .attribute(opt("agent_url", "HTTPS URL cloud-init downloads the agent binary from. Without it, the binary must already be at `agent_path`."))
-        .attribute(opt("agent_sha256", "SHA-256 (hex) the downloaded binary must match. Strongly recommended with `agent_url`."))
-        .attribute(opt("agent_path", "Where the agent binary lives on the VM; default `/usr/local/bin/joinery-agent`."))
+        .attribute(opt(
+            "agent_url",
+            "HTTPS URL cloud-init downloads the agent from: a release's binary (`joinery-agent_VERSION_linux_ARCH`), or \
+             its Debian package (a URL whose path ends in `.deb`), which cloud-init installs with `dpkg`. Without it, the \
+             binary must already be at `agent_path`.",
+        ))
+        .attribute(opt(
+            "agent_sha256",
+            "SHA-256 (hex) the download must match (the release's `SHA256SUMS` line). Strongly recommended with `agent_url`.",
+        ))
+        .attribute(opt(
+            "agent_path",
+            "Where the agent binary lives on the VM; default `/usr/local/bin/joinery-agent`, or `/usr/bin/joinery-agent` \
+             (where the package puts it) when `agent_url` is a `.deb`.",
+        ))
         .attribute(opt("config_path", "Where the configuration is written on the VM; default `/etc/tbot.yaml`."))
         .attribute(Attribute::string("tbot_yaml").computed().description("The agent configuration (tbot v2 YAML)."))
         .attribute(Attribute::string("systemd_unit").computed().description("A hardened systemd unit running the agent."))
@@ -209,6 +221,45 @@ mod tests {
         let c: serde_yaml_ng::Value = serde_yaml_ng::from_str(&cloud).unwrap();
         assert_eq!(c["write_files"][0]["content"].as_str().unwrap(), yaml);
         assert_eq!(c["write_files"][0]["permissions"], "0600");
+    }
+
+    #[test]
+    fn installs_the_agent_package_by_url_and_sha256() {
+        let sha = "ab".repeat(32);
+        let url = "https://releases.example.com/joinery-agent_0.1.0_amd64.deb?sv=2024&sig=x";
+        let config = model(Value::object([
+            ("proxy_server", Value::string("teleport.example.com:443")),
+            ("token", Value::string("vm-azure")),
+            ("agent_url", Value::string(url)),
+            ("agent_sha256", Value::string(&sha)),
+        ]));
+        let mut d = Diagnostics::new();
+        check(&config, &mut d);
+        assert!(!d.has_errors(), "{d:?}");
+        let Rendered { systemd_unit: unit, cloud_init: cloud, .. } = render(&config).unwrap();
+        let c: serde_yaml_ng::Value = serde_yaml_ng::from_str(&cloud).unwrap();
+        let runcmd: Vec<Vec<String>> = serde_yaml_ng::from_value(c["runcmd"].clone()).unwrap();
+        let deb = "/var/tmp/joinery-agent.deb";
+        let expected: Vec<Vec<String>> = vec![
+            vec!["curl", "-fsSL", "--proto", "=https", "-o", deb, url],
+            vec!["sh", "-c", &format!("echo '{sha}  {deb}' | sha256sum -c - || {{ rm -f '{deb}'; exit 1; }}")],
+            vec!["dpkg", "-i", deb],
+            vec!["rm", "-f", deb],
+            vec!["systemctl", "daemon-reload"],
+            vec!["systemctl", "enable", "--now", "joinery-agent.service"],
+        ]
+        .into_iter()
+        .map(|cmd| cmd.into_iter().map(str::to_string).collect())
+        .collect();
+        assert_eq!(runcmd, expected);
+        // The unit cloud-init writes runs the binary where the package puts it.
+        assert!(unit.contains("ExecStart=/usr/bin/joinery-agent start -c /etc/tbot.yaml"), "{unit}");
+
+        let mut d = Diagnostics::new();
+        let elsewhere = AgentConfigModel { agent_path: Maybe::Known("/usr/local/bin/joinery-agent".into()), ..config };
+        check(&elsewhere, &mut d);
+        let paths: Vec<String> = d.0.iter().filter_map(|x| x.path.as_ref().map(|p| p.to_string())).collect();
+        assert_eq!(paths, ["agent_path"]);
     }
 
     #[test]

@@ -7,11 +7,11 @@
 //! `examples/systemd/joinery-agent.service`. This file adds only what is
 //! the data source's own: mapping inputs to [`Bootstrap`], each rule's
 //! error back onto the attribute it came from, the download of the agent
-//! binary, and the `#cloud-config` document. The YAML is produced by a
+//! (its binary, or the release's `.deb`), and the `#cloud-config` document. The YAML is produced by a
 //! serializer, never by string pasting, so any value is quoted correctly.
 
 use joinery_tbot_config::bootstrap::{Bootstrap, IdentityDirectory};
-use joinery_tbot_config::systemd::{DEFAULT_AGENT_PATH, DEFAULT_CONFIG_PATH, UNIT_NAME};
+use joinery_tbot_config::systemd::{DEFAULT_AGENT_PATH, DEFAULT_CONFIG_PATH, PACKAGED_AGENT_PATH, UNIT_NAME};
 use joinery_tbot_config::{ConfigError, JoinMethodName};
 use joinery_tfplugin::framework::{AttributePath, Diagnostics, Maybe};
 use serde::Serialize;
@@ -41,6 +41,15 @@ struct WriteFile {
     permissions: &'static str,
     owner: &'static str,
     content: String,
+}
+
+/// Where cloud-init downloads the agent's `.deb` before installing it.
+const PACKAGE_DOWNLOAD: &str = "/var/tmp/joinery-agent.deb";
+
+/// Whether `url` names a Debian package: its path ends in `.deb`, whatever
+/// follows it (a storage account's SAS token, say).
+fn is_package(url: &str) -> bool {
+    url.split(['?', '#']).next().is_some_and(|path| path.ends_with(".deb"))
 }
 
 /// A set, non-empty string.
@@ -113,6 +122,17 @@ pub fn check(config: &AgentConfigModel, diags: &mut Diagnostics) {
         );
     }
     if let Some(url) = config.agent_url.known_str()
+        && is_package(url)
+        && let Some(path) = config.agent_path.known_str()
+        && path != PACKAGED_AGENT_PATH
+    {
+        diags.add_attribute_error(
+            AttributePath::root("agent_path"),
+            "Agent path set by the package",
+            format!("agent_url is a .deb, which installs the agent at {PACKAGED_AGENT_PATH}: leave agent_path unset."),
+        );
+    }
+    if let Some(url) = config.agent_url.known_str()
         && !url.starts_with("https://")
     {
         diags.add_attribute_error(
@@ -128,31 +148,41 @@ pub fn render(config: &AgentConfigModel) -> Result<Rendered, Diagnostics> {
     let vm = bootstrap(config)
         .ok_or_else(|| Diagnostics::error("Cannot render the agent configuration", "Some inputs are not known yet."))?;
     let tbot_yaml = vm.tbot_yaml().map_err(diagnostics)?;
-    let agent_path = non_empty(&config.agent_path).unwrap_or_else(|| DEFAULT_AGENT_PATH.into());
+    let url = non_empty(&config.agent_url);
+    let package = url.as_deref().is_some_and(is_package);
+    let default_path = if package { PACKAGED_AGENT_PATH } else { DEFAULT_AGENT_PATH };
+    let agent_path = non_empty(&config.agent_path).unwrap_or_else(|| default_path.into());
     let config_path = non_empty(&config.config_path).unwrap_or_else(|| DEFAULT_CONFIG_PATH.into());
     let unit = vm.unit(&agent_path, &config_path).render();
     let mut runcmd = Vec::new();
     for output in &vm.outputs {
         runcmd.push(vec!["install".into(), "-d".into(), "-m".into(), "0700".into(), output.path.clone()]);
     }
-    if let Some(url) = non_empty(&config.agent_url) {
+    if let Some(url) = url {
+        // A package is downloaded aside and installed; a binary lands in place.
+        let download = if package { PACKAGE_DOWNLOAD.to_string() } else { agent_path.clone() };
         runcmd.push(vec![
             "curl".into(),
             "-fsSL".into(),
             "--proto".into(),
             "=https".into(),
             "-o".into(),
-            agent_path.clone(),
+            download.clone(),
             url,
         ]);
         if let Some(sha) = non_empty(&config.agent_sha256) {
             runcmd.push(vec![
                 "sh".into(),
                 "-c".into(),
-                format!("echo '{sha}  {agent_path}' | sha256sum -c - || {{ rm -f '{agent_path}'; exit 1; }}"),
+                format!("echo '{sha}  {download}' | sha256sum -c - || {{ rm -f '{download}'; exit 1; }}"),
             ]);
         }
-        runcmd.push(vec!["chmod".into(), "0755".into(), agent_path.clone()]);
+        if package {
+            runcmd.push(vec!["dpkg".into(), "-i".into(), download.clone()]);
+            runcmd.push(vec!["rm".into(), "-f".into(), download]);
+        } else {
+            runcmd.push(vec!["chmod".into(), "0755".into(), agent_path.clone()]);
+        }
     }
     runcmd.push(vec!["systemctl".into(), "daemon-reload".into()]);
     runcmd.push(vec!["systemctl".into(), "enable".into(), "--now".into(), UNIT_NAME.into()]);

@@ -36,7 +36,7 @@ fn rejected_vms(token: &ProvisionTokenV2, vms: &[VmRef]) -> Result<Vec<String>, 
 /// Fails, naming each VM, unless the token named `token` admits all `vms`.
 pub(super) async fn check_token(c: &TeleportClient, token: &str, vms: &[VmRef]) -> Result<(), Diagnostics> {
     let path = AttributePath::root(TOKEN);
-    let t = provision_token::KIND.existing(c.client.get_token(token).await, || {
+    let t = provision_token::KIND.existing(c.client().await?.get_token(token).await, || {
         Diagnostics::attribute_error(
             path.clone(),
             "Join token not found",

@@ -62,12 +62,12 @@ impl Resource<TeleportClient> for BotResource {
     async fn create(&self, c: &TeleportClient, req: CreateRequest<BotModel>) -> Result<BotModel, Diagnostics> {
         let name = name_of(&req.plan);
         let exists = || KIND.exists(TYPE_NAME, &format!("The bot {name:?}"), &name, &format!("tctl bots rm {name}"));
-        match c.client.create_bot(to_proto(&req.plan)?).await {
+        match c.client().await?.create_bot(to_proto(&req.plan)?).await {
             Ok(bot) => Ok(to_state(&bot, &req.plan)),
             // The answer to an earlier try of this very call was lost: if the
             // bot there is the one planned, that try created it.
             Err(TeleportError::MaybeCreated(_)) => {
-                let bot = KIND.existing(c.client.get_bot(&name).await, exists)?;
+                let bot = KIND.existing(c.client().await?.get_bot(&name).await, exists)?;
                 let state = to_state(&bot, &req.plan);
                 if planned(&state, &req.plan) {
                     tracing::info!(bot = %name, "a retried create found the bot it had created");
@@ -82,20 +82,20 @@ impl Resource<TeleportClient> for BotResource {
     }
 
     async fn read(&self, c: &TeleportClient, req: ReadRequest<BotModel>) -> Result<Option<BotModel>, Diagnostics> {
-        Ok(KIND.found(c.client.get_bot(&name_of(&req.state)).await)?.map(|b| to_state(&b, &req.state)))
+        Ok(KIND.found(c.client().await?.get_bot(&name_of(&req.state)).await)?.map(|b| to_state(&b, &req.state)))
     }
 
     async fn update(&self, c: &TeleportClient, req: UpdateRequest<BotModel>) -> Result<BotModel, Diagnostics> {
-        let bot = c.client.upsert_bot(to_proto(&req.plan)?).await.map_err(|e| KIND.error("updating", e))?;
+        let bot = c.client().await?.upsert_bot(to_proto(&req.plan)?).await.map_err(|e| KIND.error("updating", e))?;
         Ok(to_state(&bot, &req.plan))
     }
 
     async fn delete(&self, c: &TeleportClient, req: DeleteRequest<BotModel>) -> Result<(), Diagnostics> {
-        KIND.deleted(c.client.delete_bot(&name_of(&req.state)).await)
+        KIND.deleted(c.client().await?.delete_bot(&name_of(&req.state)).await)
     }
 
     async fn import(&self, c: &TeleportClient, id: &str) -> Result<BotModel, Diagnostics> {
-        let b = KIND.existing(c.client.get_bot(id).await, || {
+        let b = KIND.existing(c.client().await?.get_bot(id).await, || {
             Diagnostics::error("Cannot import Bot", format!("No bot named {id:?} exists."))
         })?;
         Ok(to_state(&b, &BotModel::default()))
@@ -127,7 +127,7 @@ impl DataSource<TeleportClient> for BotDataSource {
 
     async fn read(&self, c: &TeleportClient, config: BotModel) -> Result<BotModel, Diagnostics> {
         let name = MetadataModel::name_of(&config.metadata);
-        let b = KIND.existing(c.client.get_bot(&name).await, || {
+        let b = KIND.existing(c.client().await?.get_bot(&name).await, || {
             Diagnostics::attribute_error(
                 MetadataModel::path("name"),
                 "Bot not found",

@@ -56,7 +56,7 @@ async fn wait_for(
 ) -> Result<ProvisionTokenV2, Diagnostics> {
     let tries = c.retry.max_tries.max(1);
     for attempt in 1..=tries {
-        if let Some(t) = KIND.found(c.client.get_token(name).await)?
+        if let Some(t) = KIND.found(c.client().await?.get_token(name).await)?
             && done(&t)
         {
             return Ok(t);
@@ -95,14 +95,14 @@ impl Resource<TeleportClient> for ProvisionTokenResource {
             n if !n.is_empty() => n,
             _ => hex::encode(rand::random::<[u8; 32]>()),
         };
-        if KIND.found(c.client.get_token(&name).await)?.is_some() {
+        if KIND.found(c.client().await?.get_token(&name).await)?.is_some() {
             // Token names can be secrets: the message shows the masked name.
             let masked = mask(&name);
             let what = format!("A token named {masked}");
             return Err(KIND.exists(TYPE_NAME, &what, "<the token's name>", "tctl rm token/<the token's name>"));
         }
         let token = to_proto(&req.plan, name.clone())?;
-        c.client.upsert_token(token).await.map_err(|e| KIND.error("creating", e))?;
+        c.client().await?.upsert_token(token).await.map_err(|e| KIND.error("creating", e))?;
         let created = wait_for(c, &name, |_| true).await?;
         // The id is the new revision, whatever the plan says.
         Ok(to_state(&created, &TokenModel { id: Maybe::Unknown, ..req.plan }))
@@ -110,27 +110,27 @@ impl Resource<TeleportClient> for ProvisionTokenResource {
 
     async fn read(&self, c: &TeleportClient, req: ReadRequest<TokenModel>) -> Result<Option<TokenModel>, Diagnostics> {
         let name = MetadataModel::name_of(&req.state.metadata);
-        Ok(KIND.found(c.client.get_token(&name).await)?.map(|t| to_state(&t, &req.state)))
+        Ok(KIND.found(c.client().await?.get_token(&name).await)?.map(|t| to_state(&t, &req.state)))
     }
 
     async fn update(&self, c: &TeleportClient, req: UpdateRequest<TokenModel>) -> Result<TokenModel, Diagnostics> {
         let name = MetadataModel::name_of(&req.state.metadata);
-        let before = c.client.get_token(&name).await.map_err(|e| KIND.error("reading", e))?;
+        let before = c.client().await?.get_token(&name).await.map_err(|e| KIND.error("reading", e))?;
         let before_rev = before.metadata.map(|m| m.revision).unwrap_or_default();
         // The status is Teleport's (a bound keypair's key, its recoveries):
         // send back what the server holds, never a plan's copy of it.
         let token = ProvisionTokenV2 { status: before.status, ..to_proto(&req.plan, name.clone())? };
-        c.client.upsert_token(token).await.map_err(|e| KIND.error("updating", e))?;
+        c.client().await?.upsert_token(token).await.map_err(|e| KIND.error("updating", e))?;
         let updated = wait_for(c, &name, |t| t.metadata.as_ref().is_some_and(|m| m.revision != before_rev)).await?;
         Ok(to_state(&updated, &req.plan))
     }
 
     async fn delete(&self, c: &TeleportClient, req: DeleteRequest<TokenModel>) -> Result<(), Diagnostics> {
-        KIND.deleted(c.client.delete_token(&MetadataModel::name_of(&req.state.metadata)).await)
+        KIND.deleted(c.client().await?.delete_token(&MetadataModel::name_of(&req.state.metadata)).await)
     }
 
     async fn import(&self, c: &TeleportClient, id: &str) -> Result<TokenModel, Diagnostics> {
-        let t = KIND.existing(c.client.get_token(id).await, || {
+        let t = KIND.existing(c.client().await?.get_token(id).await, || {
             Diagnostics::error("Cannot import ProvisionToken", "No token with that name exists (or it has expired).")
         })?;
         Ok(to_state(&t, &TokenModel::default()))
@@ -155,7 +155,7 @@ impl DataSource<TeleportClient> for ProvisionTokenDataSource {
 
     async fn read(&self, c: &TeleportClient, config: TokenModel) -> Result<TokenModel, Diagnostics> {
         let name = MetadataModel::name_of(&config.metadata);
-        let t = KIND.existing(c.client.get_token(&name).await, || {
+        let t = KIND.existing(c.client().await?.get_token(&name).await, || {
             Diagnostics::attribute_error(
                 MetadataModel::path("name"),
                 "Token not found",
