@@ -76,8 +76,9 @@ fmt:
 clean-tools:
 	rm -rf $(TOOLS)
 
-## Benchmark figures (release build): devstack joins, client round trips,
-## provider handshake, terraform plan over 1000 resources.
+## Benchmark figures (release build), one table with what each is compared to,
+## also written to target/joinery-bench.json: devstack throughput, the agent's
+## one-shot join, a 1,000-agent fleet through an outage, terraform plans.
 bench: terraform opentofu
 	$(CARGO) build --release --workspace --bins
 	./target/release/joinery-bench

@@ -1,0 +1,237 @@
+//! A fleet of agents renewing through an auth outage: how evenly they call
+//! the cluster, and how soon all are fresh again.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use joinery_teleport::proto::teleport::header::v1::Metadata as HeaderMetadata;
+use joinery_teleport::proto::teleport::machineid::v1::{Bot, BotSpec};
+use joinery_testkit::Devstack;
+
+use crate::report::Report;
+use crate::{admin, token};
+
+/// Attempts counted per bin, and the summary a reader compares.
+struct Rate {
+    peak: f64,
+    mean: f64,
+}
+
+impl Rate {
+    /// Peak and mean of `counts` per bin.
+    fn of(counts: &[u64]) -> Rate {
+        let peak = counts.iter().copied().max().unwrap_or(0) as f64;
+        let mean = counts.iter().sum::<u64>() as f64 / counts.len().max(1) as f64;
+        Rate { peak, mean }
+    }
+
+    fn ratio(&self) -> f64 {
+        if self.mean == 0.0 { 0.0 } else { self.peak / self.mean }
+    }
+}
+
+/// Sums `per_second` into bins of `width` seconds (a last partial bin is dropped).
+fn rebin(per_second: &[u64], width: usize) -> Vec<u64> {
+    per_second.chunks_exact(width.max(1)).map(|c| c.iter().sum()).collect()
+}
+
+/// The same figure for an ideal fleet: every agent attempts exactly once
+/// per period at its slot, with phases hashed like the agent's. What
+/// random phases alone give; the measured ratio is compared to it.
+fn ideal_ratio(n: usize, period: Duration, seconds: usize, width: usize) -> f64 {
+    use joinery_agent::schedule::{Phase, until_slot};
+    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    let mut counts = vec![0u64; seconds];
+    for i in 0..n {
+        let phase = Phase::of(&format!("ideal-{i}"));
+        let mut t = until_slot(start, period, phase, Duration::ZERO);
+        while (t.as_secs() as usize) < seconds {
+            counts[t.as_secs() as usize] += 1;
+            t += period;
+        }
+    }
+    Rate::of(&rebin(&counts, width)).ratio()
+}
+
+/// A fleet of `N` agents (the agent's own renewal loop, one connection
+/// each, in this process) renewing against the devstack through an auth
+/// outage shorter than their credentials' lifetime, and the recovery.
+/// Durations are scaled down (certificates of 90 seconds) so the run takes
+/// minutes; the schedule is the same at any scale. About 35 attempts per
+/// second: light enough that the devstack's own latency does not shape the
+/// figures on a 2-core machine.
+pub(crate) async fn bench_fleet(report: &mut Report) {
+    use joinery_agent::diag::Status;
+    use joinery_agent::renew::Agent;
+    use joinery_tbot_config::{BotConfig, Source};
+
+    let n: usize = std::env::var("JOINERY_FLEET_N").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    const TTL: Duration = Duration::from_secs(90);
+    const PERIOD: Duration = Duration::from_secs(30);
+    const OUTAGE: Duration = Duration::from_secs(45);
+    const BIN: usize = 6; // seconds: a fifth of the period
+    // JOINERY_BENCH_VERBOSE keeps the devstack's log in /tmp/joinery-fleet-stack.log.
+    let verbose = std::env::var_os("JOINERY_BENCH_VERBOSE").is_some();
+    if verbose {
+        // The agents' own logs, for finding out why one of them failed.
+        if let Ok(file) = std::fs::File::create("/tmp/joinery-fleet-agents.log") {
+            let _ = tracing_subscriber::fmt()
+                .with_writer(std::sync::Mutex::new(file))
+                .with_ansi(false)
+                .with_env_filter("joinery_agent=debug")
+                .try_init();
+        }
+    }
+    let stack = if verbose {
+        let _ = std::fs::remove_dir_all("/tmp/joinery-fleet-stack");
+        Devstack::start_in(Path::new("/tmp/joinery-fleet-stack"), &[])
+    } else {
+        Devstack::start()
+    };
+    let admin = admin(&stack).await;
+    admin
+        .create_bot(Bot {
+            metadata: Some(HeaderMetadata { name: "fleet".into(), ..Default::default() }),
+            spec: Some(BotSpec::default()),
+            ..Default::default()
+        })
+        .await
+        .expect("bot");
+    for i in 0..n {
+        admin.upsert_token(token(&format!("fleet-{i}"), "fleet")).await.expect("token");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut statuses = Vec::new();
+    let mut stops = Vec::new();
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let yaml = format!(
+            "version: v2\nauth_server: {}\nonboarding:\n  join_method: token\n  token: fleet-{i}\n  ca_pins: [\"{}\"]\nstorage:\n  type: memory\ncredential_ttl: {}s\nrenewal_interval: {}s\noutputs:\n  - type: identity\n    destination: {{type: directory, path: {}}}\n",
+            stack.addr(),
+            stack.pin(),
+            TTL.as_secs(),
+            PERIOD.as_secs(),
+            dir.path().join(format!("out-{i}")).display()
+        );
+        let src = Source::new("fleet.yaml", &yaml);
+        let cfg = BotConfig::parse(&src).and_then(|c| c.validate(&src)).expect("fleet config");
+        let status = Arc::new(Status::default());
+        let (stop, events) = tokio::sync::mpsc::channel(1);
+        let agent = Agent::new(cfg, status.clone());
+        let run = agent.run(events, Box::new(|| unreachable!("no reloads in the bench")), None);
+        tasks.push(tokio::spawn(tracing::Instrument::instrument(run, tracing::info_span!("agent", i))));
+        statuses.push(status);
+        stops.push(stop);
+    }
+    let total = |s: &[Arc<Status>]| s.iter().map(|s| s.attempts()).sum::<u64>();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !statuses.iter().all(|s| s.ready()) {
+        assert!(Instant::now() < deadline, "the fleet did not join within 5 minutes");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // One and a half periods: every agent has moved from its first join onto its slot.
+    tokio::time::sleep(PERIOD * 3 / 2).await;
+
+    // Count attempts per second from here: two quiet periods, the outage, the recovery.
+    let mut per_second = Vec::new();
+    let mut last = total(&statuses);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    let mut sample = async |per_second: &mut Vec<u64>, last: &mut u64| {
+        tick.tick().await;
+        let now = total(&statuses);
+        per_second.push(now - *last);
+        *last = now;
+    };
+    for _ in 0..2 * PERIOD.as_secs() {
+        sample(&mut per_second, &mut last).await;
+    }
+    // The outage: every renewal refused as Unavailable, as a down auth service answers behind a proxy.
+    stack.inject_teleport_fault("GenerateUserCerts", "unavailable", u32::MAX);
+    for _ in 0..OUTAGE.as_secs() {
+        sample(&mut per_second, &mut last).await;
+    }
+    let expired_during = statuses.iter().filter(|s| s.expires().is_none_or(|e| e <= SystemTime::now())).count();
+    let fresh_before: Vec<u64> = statuses.iter().map(|s| s.renewals()).collect();
+    let _ = std::fs::remove_file(stack.dir.join("teleport-faults.json"));
+    let recovered = Instant::now();
+    let mut all_fresh = None;
+    while all_fresh.is_none() || per_second.len() < (4 * PERIOD + OUTAGE).as_secs() as usize {
+        sample(&mut per_second, &mut last).await;
+        if all_fresh.is_none() && statuses.iter().zip(&fresh_before).all(|(s, before)| s.renewals() > *before) {
+            all_fresh = Some(recovered.elapsed());
+        }
+        if recovered.elapsed() > TTL * 3 {
+            break;
+        }
+    }
+    let stale = statuses.iter().zip(&fresh_before).filter(|(s, before)| s.renewals() <= **before).count();
+    let gave_up = tasks.iter().filter(|t| t.is_finished()).count();
+    // Failures by reason over the fleet, from each agent's metrics.
+    let mut reasons = std::collections::BTreeMap::<String, f64>::new();
+    for s in &statuses {
+        for line in s.metrics().lines().filter(|l| l.starts_with("joinery_agent_renewal_failures_total{")) {
+            if let Some((label, n)) = line.rsplit_once(' ') {
+                *reasons.entry(label.to_string()).or_default() += n.parse::<f64>().unwrap_or(0.0);
+            }
+        }
+    }
+    if verbose {
+        eprintln!("fleet attempts per second: {per_second:?}");
+        eprintln!("fleet failures: {reasons:?}");
+    }
+    for stop in stops {
+        let _ = stop.send(joinery_agent::signals::Event::Stop).await;
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let seconds = per_second.len();
+    let binned = Rate::of(&rebin(&per_second, BIN));
+    let fine = Rate::of(&per_second);
+    let setup = format!(
+        "{n} agents, {}s certificates renewed every {}s, {}s outage",
+        TTL.as_secs(),
+        PERIOD.as_secs(),
+        OUTAGE.as_secs()
+    );
+    report.add(
+        "fleet",
+        format!("attempts peak/mean per {BIN}s bin ({setup})"),
+        binned.ratio(),
+        "x",
+        Some(format!("ideal slots with the same phases {:.2}; target 1.2", ideal_ratio(n, PERIOD, seconds, BIN))),
+    );
+    report.add(
+        "fleet",
+        "attempts peak/mean per 1s bin",
+        fine.ratio(),
+        "x",
+        Some(format!("ideal slots with the same phases {:.2}", ideal_ratio(n, PERIOD, seconds, 1))),
+    );
+    match all_fresh {
+        Some(t) => report.add(
+            "fleet",
+            "time until all are fresh after the outage",
+            t.as_secs_f64(),
+            "s",
+            Some(format!("renewal period {} s", PERIOD.as_secs())),
+        ),
+        None => report.add(
+            "fleet",
+            format!("agents still not fresh {} s after the outage", (TTL * 3).as_secs()),
+            stale as f64,
+            "agents",
+            Some("0".into()),
+        ),
+    }
+    report.add(
+        "fleet",
+        "agents with expired credentials after the outage",
+        expired_during as f64,
+        "agents",
+        Some("0".into()),
+    );
+    report.add("fleet", "agents that gave up", gave_up as f64, "agents", Some("0".into()));
+}
