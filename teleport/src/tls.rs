@@ -112,9 +112,10 @@ impl TlsSettings {
             Trust::Insecure => {
                 builder.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAnything(provider.clone())))
             }
-            Trust::Pinned(pinned) => builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(PinnedVerifier { pinned: pinned.clone(), provider })),
+            Trust::Pinned(pinned) => builder.dangerous().with_custom_certificate_verifier(Arc::new(PinnedVerifier {
+                pinned: pinned.clone(),
+                signatures: AcceptAnything(provider),
+            })),
         };
         let mut config = match &self.client_auth {
             Some((chain, key)) => builder
@@ -243,11 +244,12 @@ impl std::fmt::Debug for PinnedTrust {
     }
 }
 
-/// The rustls side of [`PinnedTrust`].
+/// The rustls side of [`PinnedTrust`]. Handshake signatures are checked as
+/// [`AcceptAnything`] checks them, whatever the state.
 #[derive(Debug)]
 struct PinnedVerifier {
     pinned: PinnedTrust,
-    provider: Arc<rustls::crypto::CryptoProvider>,
+    signatures: AcceptAnything,
 }
 
 impl ServerCertVerifier for PinnedVerifier {
@@ -281,7 +283,7 @@ impl ServerCertVerifier for PinnedVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        self.signatures.verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -290,10 +292,64 @@ impl ServerCertVerifier for PinnedVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        self.signatures.verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
+        self.signatures.supported_verify_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+
+    /// A CA and a server certificate for `teleport.cluster.local` it issued (DER).
+    fn ca_and_server() -> (Vec<u8>, Vec<u8>) {
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca, &ca_key);
+        let server_key = KeyPair::generate().unwrap();
+        let server = CertificateParams::new(vec![API_DOMAIN.to_string()]).unwrap();
+        let server_cert = server.signed_by(&server_key, &issuer).unwrap();
+        (ca_cert.der().to_vec(), server_cert.der().to_vec())
+    }
+
+    fn present(verifier: &PinnedVerifier, server: &[u8]) -> Result<ServerCertVerified, rustls::Error> {
+        let name = ServerName::try_from(API_DOMAIN).unwrap();
+        verifier.verify_server_cert(&CertificateDer::from(server.to_vec()), &[], &name, &[], UnixTime::now())
+    }
+
+    fn verifier(pinned: &PinnedTrust) -> PinnedVerifier {
+        PinnedVerifier {
+            pinned: pinned.clone(),
+            signatures: AcceptAnything(Arc::new(rustls::crypto::aws_lc_rs::default_provider())),
+        }
+    }
+
+    #[test]
+    fn a_bootstrap_connection_is_trusted_only_if_its_certificate_chains_to_the_pinned_ca() {
+        let (ca, server) = ca_and_server();
+        let (other_ca, other_server) = ca_and_server();
+
+        // The right CA: confirmed, and later handshakes are checked against it.
+        let pinned = PinnedTrust::default();
+        let v = verifier(&pinned);
+        assert!(present(&v, &server).is_ok(), "accepted and recorded before the pin check");
+        pinned.confirm(std::slice::from_ref(&ca)).unwrap();
+        assert!(present(&v, &server).is_ok());
+        assert!(present(&v, &other_server).is_err(), "a reconnect to another server is refused");
+
+        // A server whose certificate another CA issued: the pin check of the CA is not enough.
+        let pinned = PinnedTrust::default();
+        let v = verifier(&pinned);
+        present(&v, &other_server).unwrap();
+        let err = pinned.confirm(std::slice::from_ref(&ca)).unwrap_err();
+        assert!(matches!(err, TlsError::NotPinned(_)), "{err}");
+        assert!(format!("{pinned:?}").contains("confirmed: false"));
+        pinned.confirm(&[other_ca]).unwrap();
     }
 }
