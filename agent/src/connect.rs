@@ -133,14 +133,6 @@ pub async fn join_client(cfg: &Config) -> Result<Client, ConnectError> {
     Ok(dial(addr, join_settings(server, Trust::System)).await?)
 }
 
-/// Fetches the cluster's TLS CA over an unverified connection and returns
-/// its certificates (DER) only if every one matches a pin.
-pub async fn pinned_cluster_ca(server: &Server, pins: &[String]) -> Result<Vec<Vec<u8>>, ConnectError> {
-    let addr = server.addr();
-    let bootstrap = dial(addr, join_settings(server, Trust::Insecure)).await?;
-    fetch_pinned_ca(&bootstrap, addr, pins).await
-}
-
 /// The cluster's TLS CA certificates (DER) fetched over `client`, only if
 /// every one matches a pin.
 async fn fetch_pinned_ca(client: &Client, addr: &str, pins: &[String]) -> Result<Vec<Vec<u8>>, ConnectError> {

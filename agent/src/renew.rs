@@ -211,7 +211,7 @@ impl Agent {
             issued = %fmt(rounded),
             credential_ttl = %fmt(asked),
             renewal_interval = %fmt(self.cfg.renewal_interval),
-            renewing_every = %fmt(self.cfg.renewal_interval.min(lifetime / 3)),
+            renewing_every = %fmt(schedule::renewal_period(self.cfg.renewal_interval, lifetime)),
             "the server issued certificates valid for {} although credential_ttl asks for {}: renewing on the issued lifetime",
             fmt(rounded),
             fmt(asked)
@@ -278,7 +278,7 @@ impl Agent {
                     }
                     (failures, last_error, expired_since) = (0, None, None);
                     period = schedule::renewal_period(self.cfg.renewal_interval, issued.lifetime);
-                    schedule::next_renewal(SystemTime::now(), self.cfg.renewal_interval, issued.lifetime, self.phase())
+                    schedule::next_renewal(SystemTime::now(), period, self.phase())
                 }
                 Err(e) => {
                     failures += 1;

@@ -114,11 +114,10 @@ pub fn until_slot(now: SystemTime, period: Duration, phase: Phase, min_wait: Dur
 }
 
 /// The wait before the next renewal after a success: the agent's next slot
-/// of the [`renewal_period`], at least half a period away (so an agent that
-/// renewed off its slot, at start or after an outage, moves onto it without
-/// renewing twice in a row).
-pub fn next_renewal(now: SystemTime, interval: Duration, lifetime: Duration, phase: Phase) -> Duration {
-    let period = renewal_period(interval, lifetime);
+/// of `period` (the [`renewal_period`]), at least half a period away (so an
+/// agent that renewed off its slot, at start or after an outage, moves onto
+/// it without renewing twice in a row).
+pub fn next_renewal(now: SystemTime, period: Duration, phase: Phase) -> Duration {
     until_slot(now, period, phase, period / 2)
 }
 
@@ -129,7 +128,7 @@ pub fn next_renewal(now: SystemTime, interval: Duration, lifetime: Duration, pha
 /// outage shorter than the lifetime never lets credentials lapse. `None`
 /// when even that moment has passed: the caller backs off as if expired.
 pub fn next_retry(now: SystemTime, period: Duration, phase: Phase, expires: SystemTime) -> Option<Duration> {
-    let slot = until_slot(now, period, phase, period / 2);
+    let slot = next_renewal(now, period, phase);
     let left = expires.duration_since(now).unwrap_or(Duration::ZERO);
     let last_try = left.checked_sub(period / LAST_TRY_SHARE).filter(|d| !d.is_zero())?;
     Some(slot.min(last_try))
@@ -171,7 +170,7 @@ mod tests {
         assert!(!shortened(HOUR, HOUR - Duration::from_secs(5)));
         let now = SystemTime::UNIX_EPOCH + 1000 * HOUR + Duration::from_secs(17);
         for phase in [Phase(0.0), Phase(0.3), Phase(0.99)] {
-            let d = next_renewal(now, 20 * MIN, HOUR, phase);
+            let d = next_renewal(now, renewal_period(20 * MIN, HOUR), phase);
             assert!(d >= 10 * MIN && d < 30 * MIN, "{d:?}");
         }
     }
