@@ -136,6 +136,23 @@ pub fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Er
     })
 }
 
+/// Serde helper: a JWT NumericDate (`exp`, `nbf`, `iat`) is a JSON number of seconds, and
+/// "non-integer values can be represented" (RFC 7519 §2) — MSAL writes `time.time()` floats.
+/// Fractions are dropped.
+pub fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    n.as_i64()
+        .or_else(|| n.as_f64().filter(|f| f.is_finite() && f.abs() < 1e15).map(|f| f.trunc() as i64))
+        .ok_or_else(|| serde::de::Error::custom(format!("NumericDate {n} is out of range")))
+}
+
+/// [`numeric_date`] for an optional claim.
+pub fn optional_numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Wrapped(#[serde(deserialize_with = "numeric_date")] i64);
+    Ok(Option::<Wrapped>::deserialize(d)?.map(|Wrapped(n)| n))
+}
+
 /// The claims of a managed-identity access token that Joinery uses.
 #[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct AccessTokenClaims {
@@ -439,5 +456,27 @@ impl AccessTokenVerifier {
             });
         }
         self.get_json(&disc.jwks_uri).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_dates_may_have_fractions() {
+        #[derive(Deserialize)]
+        struct C {
+            #[serde(deserialize_with = "numeric_date")]
+            exp: i64,
+            #[serde(default, deserialize_with = "optional_numeric_date")]
+            nbf: Option<i64>,
+        }
+        let c: C = serde_json::from_str(r#"{"exp": 1700000600.73, "nbf": 1700000000}"#).unwrap();
+        assert_eq!((c.exp, c.nbf), (1_700_000_600, Some(1_700_000_000)));
+        let c: C = serde_json::from_str(r#"{"exp": 1700000600}"#).unwrap();
+        assert_eq!(c.nbf, None);
+        assert!(serde_json::from_str::<C>(r#"{"exp": 1e300}"#).is_err());
+        assert!(serde_json::from_str::<C>(r#"{"exp": "1700000600"}"#).is_err());
     }
 }

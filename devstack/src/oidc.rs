@@ -83,14 +83,14 @@ pub struct StandardClaims {
     /// `azp`.
     #[serde(default)]
     pub azp: Option<String>,
-    /// `exp` (Unix seconds).
-    #[serde(default)]
+    /// `exp` (Unix seconds; a fraction is dropped).
+    #[serde(default, deserialize_with = "joinery_azure::jwt::numeric_date")]
     pub exp: i64,
     /// `nbf` (Unix seconds).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "joinery_azure::jwt::optional_numeric_date")]
     pub nbf: Option<i64>,
     /// `iat` (Unix seconds).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "joinery_azure::jwt::optional_numeric_date")]
     pub iat: Option<i64>,
 }
 

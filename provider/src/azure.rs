@@ -4,18 +4,22 @@
 //! Nothing here talks to Azure at configure time: a configuration that only manages Teleport
 //! objects needs no Azure credentials. The first Azure resource or data source to need ARM
 //! gets a token from an `azure_identity` credential ([`joinery_azure::credential`]) chosen as
-//! azurerm chooses — a service principal secret, workload identity federation (`use_oidc`), a
+//! azurerm chooses — a service principal certificate, its secret, workload identity federation (`use_oidc`), a
 //! managed identity (`use_msi`), the Azure CLI (`use_cli`), in that order — and the client is
 //! cached, renewed shortly before the token expires.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine;
 use joinery_azure::arm::{ArmClient, ArmError, ArmOptions};
-use joinery_azure::credential::{AccessToken, Cloud, Credential, Endpoints, SignIn};
+use joinery_azure::credential::{
+    AccessToken, CertificateError, ClientCertificate, Cloud, Credential, Endpoints, SignIn,
+};
 use joinery_azure::federation::IdTokenSource;
 
 use crate::config::azure::{self as settings, AzureSettings};
+use crate::config::settings::Setting;
 use joinery_tfplugin::framework::Diagnostics;
 
 fn cloud(s: &AzureSettings) -> Result<Cloud, Diagnostics> {
@@ -102,8 +106,63 @@ fn principal(s: &AzureSettings, what: &str) -> Result<(String, String), Diagnost
     }
 }
 
-/// The sign-in the settings ask for, in azurerm's order.
+/// The client certificate the settings name (a file, or the bundle inline), if any, checked
+/// now: a wrong password or an expired certificate is reported on its attribute, not as
+/// Entra's refusal.
+fn client_certificate(s: &AzureSettings) -> Result<Option<(ClientCertificate, &'static Setting)>, Diagnostics> {
+    let bad = |setting: &Setting, summary: &str, detail: String| {
+        Diagnostics::attribute_error(settings::path(setting), summary, detail)
+    };
+    let (der, setting) = match (&s.client_certificate_path, &s.client_certificate) {
+        (None, None) => return Ok(None),
+        (Some(_), Some(_)) => {
+            return Err(bad(
+                &settings::CLIENT_CERTIFICATE,
+                "Conflicting Azure client certificates",
+                "Set client_certificate (ARM_CLIENT_CERTIFICATE) or client_certificate_path \
+                 (ARM_CLIENT_CERTIFICATE_PATH), not both."
+                    .into(),
+            ));
+        }
+        (Some(path), None) => {
+            let der = std::fs::read(path).map_err(|e| {
+                bad(
+                    &settings::CLIENT_CERTIFICATE_PATH,
+                    "Cannot read the Azure client certificate",
+                    format!("{path}: {e}"),
+                )
+            })?;
+            (der, &settings::CLIENT_CERTIFICATE_PATH)
+        }
+        (None, Some(b64)) => {
+            let compact: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
+            let der = base64::engine::general_purpose::STANDARD.decode(compact).map_err(|e| {
+                bad(
+                    &settings::CLIENT_CERTIFICATE,
+                    "Invalid Azure client certificate",
+                    format!("client_certificate must be a base64-encoded PKCS#12 bundle: {e}"),
+                )
+            })?;
+            (der, &settings::CLIENT_CERTIFICATE)
+        }
+    };
+    let password = s.client_certificate_password.as_deref().unwrap_or("");
+    match ClientCertificate::from_pkcs12(&der, password, std::time::SystemTime::now()) {
+        Ok(c) => Ok(Some((c, setting))),
+        Err(e @ CertificateError::WrongPassword) => {
+            Err(bad(&settings::CLIENT_CERTIFICATE_PASSWORD, "Cannot open the Azure client certificate", e.to_string()))
+        }
+        Err(e) => Err(bad(setting, "Unusable Azure client certificate", e.to_string())),
+    }
+}
+
+/// The sign-in the settings ask for, in azurerm's order (go-azure-sdk's `NewAuthorizer`:
+/// client certificate, client secret, OIDC, managed identity, Azure CLI).
 fn sign_in(s: &AzureSettings) -> Result<SignIn, Diagnostics> {
+    if let Some((certificate, setting)) = client_certificate(s)? {
+        let (tenant_id, client_id) = principal(s, setting.name)?;
+        return Ok(SignIn::ClientCertificate { tenant_id, client_id, certificate });
+    }
     if let Some(secret) = &s.client_secret {
         let (tenant_id, client_id) = principal(s, "client_secret")?;
         return Ok(SignIn::ClientSecret { tenant_id, client_id, secret: secret.clone() });
@@ -143,7 +202,9 @@ fn sign_in(s: &AzureSettings) -> Result<SignIn, Diagnostics> {
     }
     Err(Diagnostics::error(
         "No Azure credentials",
-        "Set azure.client_id/client_secret/tenant_id (ARM_CLIENT_ID, ARM_CLIENT_SECRET, ARM_TENANT_ID), \
+        "Set azure.client_id/client_secret/tenant_id (ARM_CLIENT_ID, ARM_CLIENT_SECRET, ARM_TENANT_ID) or \
+         client_certificate_path/client_certificate_password (ARM_CLIENT_CERTIFICATE_PATH, \
+         ARM_CLIENT_CERTIFICATE_PASSWORD), \
          use_oidc = true (ARM_USE_OIDC) in a pipeline with a federated identity credential, use_msi = true \
          (ARM_USE_MSI), or use_cli = true (ARM_USE_CLI) after `az login`.",
     ))
@@ -178,5 +239,59 @@ mod tests {
             assert_eq!(d.path.as_ref().map(|p| p.to_string()).as_deref(), Some(attribute));
             assert!(d.detail.contains("only sent over https"), "{}", d.detail);
         }
+    }
+
+    /// A PKCS#12 bundle of a fresh self-signed RSA certificate, with password `pw`.
+    fn bundle(pw: &str) -> Vec<u8> {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
+        let cert = rcgen::CertificateParams::new(vec![]).unwrap().self_signed(&key).unwrap();
+        joinery_azure::credential::pkcs12_bundle(cert.der(), &key.serialize_der(), pw).unwrap()
+    }
+
+    #[test]
+    fn client_certificates_are_checked_on_their_attribute() {
+        let dir = tempfile::tempdir().unwrap();
+        let pfx = dir.path().join("sp.pfx");
+        std::fs::write(&pfx, bundle("pa55")).unwrap();
+        let base = AzureSettings {
+            tenant_id: Some("11111111-1111-1111-1111-111111111111".into()),
+            client_id: Some("22222222-2222-2222-2222-222222222222".into()),
+            client_secret: Some("s3cret".into()),
+            client_certificate_path: Some(pfx.display().to_string()),
+            client_certificate_password: Some("pa55".into()),
+            ..AzureSettings::default()
+        };
+        assert!(
+            matches!(sign_in(&base), Ok(SignIn::ClientCertificate { .. })),
+            "a certificate is used before a secret"
+        );
+        let inline = AzureSettings {
+            client_certificate_path: None,
+            client_certificate: Some(base64::engine::general_purpose::STANDARD.encode(bundle(""))),
+            client_certificate_password: None,
+            ..base.clone()
+        };
+        assert!(matches!(sign_in(&inline), Ok(SignIn::ClientCertificate { .. })), "inline, no password");
+        let refused = |s: AzureSettings| {
+            let Err(d) = sign_in(&s) else { panic!("accepted") };
+            let d = &d.0[0];
+            (d.path.as_ref().map(|p| p.to_string()).unwrap_or_default(), d.detail.clone())
+        };
+        let (path, detail) =
+            refused(AzureSettings { client_certificate_password: Some("nope".into()), ..base.clone() });
+        assert_eq!(path, "azure.client_certificate_password");
+        assert!(detail.contains("password") && !detail.contains("nope"), "{detail}");
+        let (path, detail) =
+            refused(AzureSettings { client_certificate_path: Some("/nonexistent.pfx".into()), ..base.clone() });
+        assert_eq!(path, "azure.client_certificate_path");
+        assert!(detail.contains("/nonexistent.pfx"), "{detail}");
+        let (path, _) = refused(AzureSettings { client_certificate: Some("%%%".into()), ..inline.clone() });
+        assert_eq!(path, "azure.client_certificate");
+        let (path, detail) = refused(AzureSettings { client_certificate: Some("AAAA".into()), ..base.clone() });
+        assert_eq!(path, "azure.client_certificate");
+        assert!(detail.contains("not both"), "{detail}");
+        let (path, detail) = refused(AzureSettings { tenant_id: None, ..base });
+        assert_eq!(path, "azure.tenant_id");
+        assert!(detail.contains("client_certificate_path needs tenant_id"), "{detail}");
     }
 }

@@ -24,7 +24,13 @@ import uuid
 
 import requests
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceModifiedError
-from azure.identity import ClientSecretCredential, CredentialUnavailableError, ManagedIdentityCredential
+from azure.core.exceptions import ClientAuthenticationError
+from azure.identity import (
+    CertificateCredential,
+    ClientSecretCredential,
+    CredentialUnavailableError,
+    ManagedIdentityCredential,
+)
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
 from azure.mgmt.compute import ComputeManagementClient
@@ -197,6 +203,54 @@ def main():
         expect(c["appid"] == az["client_id"], f"appid {c['appid']}")
 
     step("ClientSecretCredential.get_token (MSAL, v2.0 endpoint)", client_secret)
+
+    # --- The service principal's certificate (the devstack's PKCS#12 bundle, read by
+    # cryptography; MSAL signs the client assertion and names the certificate by thumbprint).
+    def certificate_credential(path, password):
+        return CertificateCredential(
+            tenant, az["client_id"], certificate_path=path, password=password,
+            authority=az["authority_host"], disable_instance_discovery=True,
+        )
+
+    def client_certificate():
+        cred = certificate_credential(az["client_certificate_path"], az["client_certificate_password"])
+        c = claims(cred.get_token(ARM_SCOPE).token)
+        expect(c["appid"] == az["client_id"], f"appid {c['appid']}")
+        vm = ComputeManagementClient(cred, sub, base_url=arm, credential_scopes=[ARM_SCOPE]).virtual_machines.get(
+            "group1", "vm-1"
+        )
+        expect(vm.vm_id == vms["vm-1"]["vm_id"], f"vmId {vm.vm_id}")
+
+    step("CertificateCredential.get_token with the devstack's PKCS#12 bundle, then an ARM read", client_certificate)
+
+    def unregistered_certificate():
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+        from cryptography.x509.oid import NameOID
+        import datetime
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "stranger")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (
+            x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256())
+        )
+        with tempfile.NamedTemporaryFile(suffix=".pfx", delete=False) as f:
+            f.write(pkcs12.serialize_key_and_certificates(b"stranger", key, cert, None, BestAvailableEncryption(b"pw")))
+        try:
+            certificate_credential(f.name, "pw").get_token(ARM_SCOPE)
+        except ClientAuthenticationError as e:
+            expect("AADSTS700027" in e.message and "not registered on application" in e.message, e.message)
+            return
+        finally:
+            os.unlink(f.name)
+        raise StepFailed("a certificate the application does not have signed in")
+
+    step("CertificateCredential with an unregistered certificate: AADSTS700027", unregistered_certificate)
 
     mgmt = dict(base_url=arm, credential_scopes=[ARM_SCOPE])
     compute = ComputeManagementClient(cred, sub, **mgmt)

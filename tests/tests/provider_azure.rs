@@ -346,6 +346,90 @@ resource "teleport_bot" "plain" {
     ws.assert_no_changes();
 }
 
+const VM_LOOKUP: &str = r#"
+data "teleport_azure_vm" "vm1" {
+  resource_group_name = "group1"
+  name                = "vm-1"
+}
+output "vm_id" { value = data.teleport_azure_vm.vm1.vm_id }
+"#;
+
+/// azurerm's client certificate settings: a PKCS#12 bundle by path (`ARM_CLIENT_CERTIFICATE_PATH`)
+/// or inline (`client_certificate = filebase64(…)`), used before a secret; a certificate the
+/// application does not have is refused by Entra with its reason, a wrong password on the
+/// attribute at fault before Entra is asked.
+#[test]
+fn a_service_principal_signs_in_with_its_client_certificate() {
+    let Some((label, tf)) = terraforms().into_iter().next() else { return };
+    let stack = Devstack::start();
+    let az = Azure::new(&stack);
+    let (pfx, password) = (az.s("client_certificate_path"), az.s("client_certificate_password"));
+    let vm_id = az.find("vms", "vm-1")["vm_id"].as_str().unwrap().to_string();
+    let base: Vec<(String, String)> = stack
+        .provider_env()
+        .into_iter()
+        .map(|(k, v)| if k == "ARM_CLIENT_SECRET" { (k, "not-the-secret".to_string()) } else { (k, v) })
+        .collect();
+    let with = |extra: &[(&str, &str)]| {
+        let mut env = base.clone();
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        env
+    };
+
+    // By path, from the environment; the wrong ARM_CLIENT_SECRET proves the certificate is used.
+    let ws = Workspace::new(
+        &label,
+        &tf,
+        with(&[("ARM_CLIENT_CERTIFICATE_PATH", &pfx), ("ARM_CLIENT_CERTIFICATE_PASSWORD", &password)]),
+    );
+    ws.write(&format!("provider \"teleport\" {{}}\n{VM_LOOKUP}"));
+    ws.apply();
+    assert_eq!(ws.ok(&["output", "-raw", "vm_id"]).stdout, vm_id);
+
+    // Inline, base64, from the configuration.
+    let ws = Workspace::new(&label, &tf, base.clone());
+    ws.write(&format!(
+        "provider \"teleport\" {{\n  azure = {{\n    client_certificate = filebase64({pfx:?})\n    \
+         client_certificate_password = {password:?}\n  }}\n}}\n{VM_LOOKUP}"
+    ));
+    ws.apply();
+    assert_eq!(ws.ok(&["output", "-raw", "vm_id"]).stdout, vm_id);
+
+    // A certificate the application does not have.
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
+    let stranger = rcgen::CertificateParams::new(vec![]).unwrap().self_signed(&key).unwrap();
+    let bundle = credential::pkcs12_bundle(stranger.der(), &key.serialize_der(), "pw").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let stranger_pfx = dir.path().join("stranger.pfx");
+    std::fs::write(&stranger_pfx, bundle).unwrap();
+    let stranger_pfx = stranger_pfx.display().to_string();
+    let ws = Workspace::new(
+        &label,
+        &tf,
+        with(&[("ARM_CLIENT_CERTIFICATE_PATH", &stranger_pfx), ("ARM_CLIENT_CERTIFICATE_PASSWORD", "pw")]),
+    );
+    ws.write(&format!("provider \"teleport\" {{}}\n{VM_LOOKUP}"));
+    let out = ws.run(&["plan", "-no-color"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.all().contains("Cannot authenticate to Azure"), "{}", out.all());
+    assert!(out.all().contains("AADSTS700027"), "{}", out.all());
+    assert!(out.all().contains("not registered on application"), "{}", out.all());
+    assert!(out.all().contains(&credential::thumbprint(stranger.der())), "names the certificate: {}", out.all());
+
+    // The right bundle with a wrong password: refused on the attribute, Entra never asked.
+    let ws = Workspace::new(
+        &label,
+        &tf,
+        with(&[("ARM_CLIENT_CERTIFICATE_PATH", &pfx), ("ARM_CLIENT_CERTIFICATE_PASSWORD", "hunter2-xyz")]),
+    );
+    ws.write(&format!("provider \"teleport\" {{}}\n{VM_LOOKUP}"));
+    let out = ws.run(&["plan", "-no-color"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.all().contains("Cannot open the Azure client certificate"), "{}", out.all());
+    assert!(out.all().contains("client_certificate_password"), "{}", out.all());
+    assert!(!out.all().contains("hunter2-xyz"), "the password is not echoed: {}", out.all());
+}
+
 /// Two bindings attaching their identities to one VM in the same apply: Terraform runs them
 /// in parallel, the second VM update meets the first one still running (Compute's 409, or a
 /// stale `If-Match`), reads the VM again and keeps the other identity.

@@ -1,6 +1,7 @@
 //! Getting an ARM access token for a management client (the Terraform provider), with
-//! Microsoft's `azure_identity` credentials: a service principal's client secret
-//! (`ClientSecretCredential`), workload identity federation — an OIDC token from GitHub
+//! Microsoft's `azure_identity` credentials: a service principal's client certificate (our
+//! signed assertion, [`certificate`], through `ClientAssertionCredential`: the crate's own
+//! certificate credential needs OpenSSL), its client secret (`ClientSecretCredential`), workload identity federation — an OIDC token from GitHub
 //! Actions, Azure Pipelines, a file or given as is, exchanged as a client assertion
 //! (`ClientAssertionCredential` over [`crate::federation`]) —, a managed identity
 //! (`ManagedIdentityCredential`) or the Azure CLI (`AzureCliCredential`).
@@ -26,7 +27,11 @@ use azure_identity::{
 
 use crate::federation::{ENTRA_AUDIENCE, IdTokenSource};
 
+mod certificate;
 mod transport;
+
+use certificate::CertificateAssertion;
+pub use certificate::{CertificateError, ClientCertificate, pkcs12_bundle, thumbprint};
 
 /// A national cloud: where ARM and Entra live, and the token audience ARM expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +124,15 @@ impl AccessToken {
 /// How to sign in.
 #[derive(Clone)]
 pub enum SignIn {
+    /// A service principal's client certificate (azurerm's `client_certificate*`).
+    ClientCertificate {
+        /// Tenant.
+        tenant_id: String,
+        /// Application (client) id.
+        client_id: String,
+        /// The certificate and its key.
+        certificate: ClientCertificate,
+    },
     /// A service principal's client secret.
     ClientSecret {
         /// Tenant.
@@ -153,6 +167,12 @@ pub enum SignIn {
 impl fmt::Debug for SignIn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            SignIn::ClientCertificate { tenant_id, client_id, certificate } => f
+                .debug_struct("ClientCertificate")
+                .field("tenant_id", tenant_id)
+                .field("client_id", client_id)
+                .field("certificate", certificate)
+                .finish(),
             SignIn::ClientSecret { tenant_id, client_id, .. } => f
                 .debug_struct("ClientSecret")
                 .field("tenant_id", tenant_id)
@@ -188,6 +208,9 @@ pub struct Endpoints {
 pub struct Credential {
     inner: Arc<dyn TokenCredential>,
     name: &'static str,
+    /// What a failure adds so the user can tell which credential was refused (a certificate's
+    /// subject and the SHA-1 thumbprint the Azure portal lists).
+    context: Option<String>,
 }
 
 impl fmt::Debug for Credential {
@@ -210,7 +233,29 @@ impl Credential {
             )));
         }
         let client_options = transport::client_options(endpoints)?;
+        let context = match &sign_in {
+            SignIn::ClientCertificate { certificate, .. } => Some(format!(
+                "client certificate {}, thumbprint (SHA-1) {}",
+                certificate.subject(),
+                certificate.thumbprint()
+            )),
+            _ => None,
+        };
         let (inner, name): (Arc<dyn TokenCredential>, &'static str) = match sign_in {
+            SignIn::ClientCertificate { tenant_id, client_id, certificate } => {
+                let token_endpoint = certificate::token_endpoint(&endpoints.authority_host, &tenant_id)
+                    .map_err(CredentialError::Invalid)?;
+                (
+                    ClientAssertionCredential::new(
+                        tenant_id,
+                        client_id.clone(),
+                        CertificateAssertion { certificate, client_id, token_endpoint },
+                        Some(ClientAssertionCredentialOptions { client_options }),
+                    )
+                    .map_err(invalid)?,
+                    "ClientAssertionCredential",
+                )
+            }
             SignIn::ClientSecret { tenant_id, client_id, secret } => (
                 ClientSecretCredential::new(
                     &tenant_id,
@@ -245,7 +290,7 @@ impl Credential {
                 "AzureCliCredential",
             ),
         };
-        Ok(Credential { inner, name })
+        Ok(Credential { inner, name, context })
     }
 
     /// Which `azure_identity` credential this is.
@@ -257,11 +302,13 @@ impl Credential {
     /// `{audience}.default`.
     pub async fn token(&self, audience: &str) -> Result<AccessToken, CredentialError> {
         let scope = format!("{}/.default", audience.trim_end_matches('/'));
-        let t = self
-            .inner
-            .get_token(&[scope.as_str()], None)
-            .await
-            .map_err(|e| CredentialError::Failed { credential: self.name, message: e.to_string() })?;
+        let t = self.inner.get_token(&[scope.as_str()], None).await.map_err(|e| CredentialError::Failed {
+            credential: self.name,
+            message: match &self.context {
+                Some(context) => format!("{e} ({context})"),
+                None => e.to_string(),
+            },
+        })?;
         let secs = u64::try_from(t.expires_on.unix_timestamp()).unwrap_or(0);
         Ok(AccessToken { token: t.token.secret().to_string(), expires_at: UNIX_EPOCH + Duration::from_secs(secs) })
     }

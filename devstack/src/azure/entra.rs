@@ -11,7 +11,8 @@
 //!   `issuer`): the JWKS;
 //! * `POST /{tenant}/oauth2/v2.0/token` (`scope`) and `POST /{tenant}/oauth2/token`
 //!   (`resource`): the client-credentials grant for the fixture's service principals — with a
-//!   client secret, or with a federated `client_assertion` ([`super::federated`]) — with
+//!   client secret, or with a `client_assertion` ([`super::assertion`]: signed with one of the
+//!   app's certificates, [`super::certificate`], or federated, [`super::federated`]) — with
 //!   Entra's error bodies (`AADSTS...`). v2 numbers are JSON numbers, v1 ones strings.
 
 use base64::Engine as _;
@@ -23,18 +24,26 @@ use super::Emulator;
 use super::http::{Req, Resp, json};
 use super::state::ServicePrincipal;
 
+/// Entra's error body: the description ends with the trace and correlation ids and the
+/// time, on lines of their own (`\r\n`), repeated as fields, as login.microsoftonline.com
+/// writes them.
 fn aad_error(status: StatusCode, error: &str, code: u32, desc: &str) -> Resp {
     let now = OffsetDateTime::now_utc();
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
+    let timestamp = now.format(&format).unwrap_or_default();
+    let (trace_id, correlation_id) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
     json(
         status,
         &json!({
             "error": error,
-            "error_description": format!("AADSTS{code}: {desc} Trace ID: {} Correlation ID: {} Timestamp: {}",
-                uuid::Uuid::new_v4(), uuid::Uuid::new_v4(), now),
+            "error_description": format!(
+                "AADSTS{code}: {desc}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {timestamp}"
+            ),
             "error_codes": [code],
-            "timestamp": now.to_string(),
-            "trace_id": uuid::Uuid::new_v4().to_string(),
-            "correlation_id": uuid::Uuid::new_v4().to_string(),
+            "timestamp": timestamp,
+            "trace_id": trace_id,
+            "correlation_id": correlation_id,
+            "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
         }),
     )
 }
@@ -98,7 +107,7 @@ async fn token(emu: &Emulator, req: &Req, tenant: &str, v2: bool) -> Resp {
         );
     }
     if form.contains_key("client_assertion") || form.contains_key("client_assertion_type") {
-        let sp = match federated_sign_in(emu, &form, tenant).await {
+        let sp = match assertion_sign_in(emu, &form, tenant).await {
             Ok(sp) => sp,
             Err(resp) => return resp,
         };
@@ -153,14 +162,15 @@ async fn token(emu: &Emulator, req: &Req, tenant: &str, v2: bool) -> Resp {
     issue(emu, &form, &sp, v2)
 }
 
-/// A client-credentials grant signed with a federated assertion: the app it names, if one of
-/// its federated credentials accepts the assertion.
-async fn federated_sign_in(
+/// A client-credentials grant with a client assertion ([`super::assertion`]): the app it names,
+/// if the assertion is signed with one of its certificates (its `iss` is the app) or one of its
+/// federated credentials accepts it.
+async fn assertion_sign_in(
     emu: &Emulator,
     form: &std::collections::BTreeMap<String, String>,
     tenant: &str,
 ) -> Result<ServicePrincipal, Resp> {
-    if form.get("client_assertion_type").map(String::as_str) != Some(super::federated::JWT_BEARER) {
+    if form.get("client_assertion_type").map(String::as_str) != Some(super::assertion::JWT_BEARER) {
         return Err(aad_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -187,10 +197,19 @@ async fn federated_sign_in(
         ));
     };
     let now = OffsetDateTime::now_utc().unix_timestamp();
-    match super::federated::authenticate(&sp.federated_credentials, assertion, &emu.oidc, now).await {
+    let self_signed = crate::oidc::peek(assertion).is_ok_and(|(c, _)| c.iss.eq_ignore_ascii_case(&sp.client_id));
+    let (kind, outcome) = if self_signed {
+        // A registered certificate that no longer parses cannot have signed anything.
+        let certificates: Vec<Vec<u8>> = sp.certificates.iter().filter_map(|c| c.der().ok()).collect();
+        let audiences = super::certificate::audiences(&emu.authority, tenant);
+        ("certificate", super::certificate::authenticate(&certificates, &sp.client_id, assertion, &audiences, now))
+    } else {
+        ("federated", super::federated::authenticate(&sp.federated_credentials, assertion, &emu.oidc, now).await)
+    };
+    match outcome {
         Ok(()) => Ok(sp),
         Err(r) => {
-            tracing::warn!(client_id = %sp.client_id, code = r.code, "federated client assertion refused");
+            tracing::warn!(client_id = %sp.client_id, code = r.code, kind, "client assertion refused");
             Err(aad_error(r.status, r.error, r.code, &r.message))
         }
     }

@@ -26,6 +26,8 @@
 //!       client_id: ...
 //!       client_secret: ...
 //!       principal_id: ...
+//!       certificates:                                          # key credentials (RSA, PEM)
+//!         - {name: ci, certificate: "-----BEGIN CERTIFICATE-----\n..."}
 //!       federated_credentials:                                 # workload identity federation
 //!         - {name: github-main, issuer: https://token.actions.githubusercontent.com,
 //!            subject: "repo:joinery-demo/infrastructure:ref:refs/heads/main"}  # audiences: [api://AzureADTokenExchange]
@@ -165,9 +167,37 @@ pub struct ServicePrincipalFixture {
     pub client_secret: String,
     /// Principal (object) id.
     pub principal_id: String,
+    /// Certificates registered on the app: their keys sign client assertions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<CertificateCredential>,
     /// Federated identity credentials: external tokens the app accepts as client assertions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub federated_credentials: Vec<FederatedCredential>,
+}
+
+/// A certificate registered on an app (Microsoft Graph's `keyCredentials`, type
+/// `AsymmetricX509Cert`, usage `Verify`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateCredential {
+    /// Display name.
+    pub name: String,
+    /// The certificate, PEM. Its key must be RSA, as Entra's are.
+    pub certificate: String,
+}
+
+impl CertificateCredential {
+    /// The certificate, DER.
+    pub fn der(&self) -> Result<Vec<u8>, String> {
+        use rustls::pki_types::pem::PemObject;
+        let der = rustls::pki_types::CertificateDer::from_pem_slice(self.certificate.as_bytes())
+            .map_err(|e| format!("not a PEM certificate: {e}"))?;
+        let (_, cert) = x509_parser::parse_x509_certificate(&der).map_err(|e| format!("invalid certificate: {e}"))?;
+        if cert.public_key().algorithm.algorithm != x509_parser::oid_registry::OID_PKCS1_RSAENCRYPTION {
+            return Err("the key is not RSA (Entra application certificates are RSA)".into());
+        }
+        Ok(der.to_vec())
+    }
 }
 
 /// A federated identity credential (Microsoft Graph's `federatedIdentityCredential`): a token
@@ -260,6 +290,9 @@ impl Default for AzureFixture {
                 client_id: "f4e6a8b0-3c5d-4e7f-8a1b-2c3d4e5f6a70".into(),
                 client_secret: "devstack-provider-secret".into(),
                 principal_id: PROVIDER_PRINCIPAL.into(),
+                // The devstack registers its own generated certificate at start
+                // (`keys::ClientCertificateFiles`).
+                certificates: vec![],
                 // The devstack's GitHub Actions pipeline (`crate::github::Run::default`).
                 federated_credentials: vec![FederatedCredential {
                     name: "github-main".into(),
@@ -351,6 +384,9 @@ impl AzureFixture {
             guid(&format!("service principal {} principal_id", sp.name), &sp.principal_id)?;
             if sp.client_secret.is_empty() {
                 return Err(format!("service principal {}: client_secret is empty", sp.name));
+            }
+            for c in &sp.certificates {
+                c.der().map_err(|e| format!("service principal {}: certificate {}: {e}", sp.name, c.name))?;
             }
             for f in &sp.federated_credentials {
                 if !f.issuer.starts_with("https://") {

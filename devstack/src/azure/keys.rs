@@ -4,6 +4,9 @@
 //!   key). The leaf's AIA URL names the IMDS listener's port, so if that port cannot be
 //!   reused the PKI is regenerated (agents do not pin it; the verifier reloads it).
 //! * `token-signing-key.der`: the RSA key Entra tokens are signed with (PKCS#8).
+//! * `client-certificate.pfx` / `.password` / `.pem`: a certificate registered on the first
+//!   service principal, its PKCS#12 bundle (key and certificate) and the bundle's password —
+//!   what a pipeline signing in with azurerm's `client_certificate_path` holds.
 //! * `tls-ca.pem` / `tls-ca-key.pem`: the CA of the emulator's HTTPS endpoints; the CA
 //!   certificate is what `devstack.json` names as `azure.ca_file`. The server certificate is
 //!   reissued at each start for `127.0.0.1` and `localhost`.
@@ -90,6 +93,56 @@ pub fn token_issuer(dir: &Path) -> Result<TokenIssuer> {
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
     TokenIssuer::from_pkcs8(&key, None).with_context(|| format!("invalid {}", path.display()))
+}
+
+/// The devstack's client certificate for the first service principal, as files.
+pub struct ClientCertificateFiles {
+    /// The PKCS#12 bundle (0600).
+    pub pfx: PathBuf,
+    /// Its password.
+    pub password: String,
+    /// The certificate, PEM: what is registered on the app.
+    pub certificate_pem: String,
+}
+
+impl ClientCertificateFiles {
+    /// Loads the certificate in `dir`, or creates one (RSA 2048, valid two years) when there is
+    /// none or it is no longer valid.
+    pub fn load_or_create(dir: &Path) -> Result<Self> {
+        let pfx = dir.join("client-certificate.pfx");
+        let password_file = dir.join("client-certificate.password");
+        let pem_file = dir.join("client-certificate.pem");
+        if let (Ok(bundle), Ok(password), Ok(certificate_pem)) =
+            (std::fs::read(&pfx), std::fs::read_to_string(&password_file), std::fs::read_to_string(&pem_file))
+        {
+            let valid = joinery_azure::credential::ClientCertificate::from_pkcs12(
+                &bundle,
+                password.trim(),
+                std::time::SystemTime::now() + std::time::Duration::from_secs(86400),
+            );
+            match valid {
+                Ok(_) => {
+                    return Ok(ClientCertificateFiles { pfx, password: password.trim().to_string(), certificate_pem });
+                }
+                Err(e) => tracing::warn!(file = %pfx.display(), error = %e, "regenerating the client certificate"),
+            }
+        }
+        let key_der = generate_rsa_key_pkcs8().context("cannot generate the client certificate key")?;
+        let key = rcgen::KeyPair::try_from(key_der.as_slice()).context("client certificate key")?;
+        let mut params = rcgen::CertificateParams::default();
+        params.distinguished_name.push(rcgen::DnType::CommonName, "joinery-provider (devstack)");
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now - time::Duration::hours(1);
+        params.not_after = now + time::Duration::days(730);
+        let cert = params.self_signed(&key).context("cannot create the client certificate")?;
+        let password = hex::encode(rand::random::<[u8; 12]>());
+        let bundle = joinery_azure::credential::pkcs12_bundle(cert.der(), &key_der, &password)
+            .context("cannot write the client certificate bundle")?;
+        write_atomic(&pfx, &bundle, SECRET_FILE_MODE)?;
+        write_atomic(&password_file, password.as_bytes(), SECRET_FILE_MODE)?;
+        write_atomic(&pem_file, cert.pem().as_bytes(), 0o644)?;
+        Ok(ClientCertificateFiles { pfx, password, certificate_pem: cert.pem() })
+    }
 }
 
 /// The HTTPS CA and a server configuration signed by it.

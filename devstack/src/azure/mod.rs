@@ -24,11 +24,14 @@
 //! | `JOINERY_AZURE_AIA_ALLOW` | agent | extra `host:port` allowed for AIA downloads |
 //! | `ARM_TENANT_ID`, `ARM_SUBSCRIPTION_ID` | provider | tenant and default subscription |
 //! | `ARM_CLIENT_ID`, `ARM_CLIENT_SECRET` | provider | the provider's service principal |
+//! | `ARM_CLIENT_CERTIFICATE_PATH`, `…_PASSWORD` | provider | its certificate (`azure.client_certificate_*` in `devstack.json`; not in `provider_env`) |
 //! | `JOINERY_ARM_ENDPOINT` | provider | ARM base URL (`https://127.0.0.1:P`) |
 //! | `JOINERY_AZURE_AUTHORITY_HOST` | provider | Entra authority (`https://127.0.0.1:P`) |
 //! | `JOINERY_AZURE_CA_FILE` | provider | PEM CA of the emulator's HTTPS endpoints |
 
 pub mod arm;
+pub mod assertion;
+pub mod certificate;
 pub mod entra;
 pub mod federated;
 pub mod fixture;
@@ -172,6 +175,10 @@ pub struct AzureInfo {
     pub client_id: String,
     /// Its secret.
     pub client_secret: String,
+    /// A PKCS#12 bundle of a certificate registered on it (azurerm's `client_certificate_path`).
+    pub client_certificate_path: PathBuf,
+    /// The bundle's password.
+    pub client_certificate_password: String,
     /// URL serving the attestation intermediate (what the leaf's AIA names).
     pub aia_url: String,
     /// User-assigned identities.
@@ -184,6 +191,26 @@ pub struct AzureInfo {
     #[serde(default)]
     pub realism: serde_json::Value,
 }
+
+/// Registers the devstack's generated certificate (named `devstack`) on the first service
+/// principal, replacing an older one of that name.
+fn register_client_certificate(arm: &ArmStore, files: &keys::ClientCertificateFiles) -> Result<()> {
+    arm.write(|s| {
+        if let Some(sp) = s.service_principals.first_mut()
+            && !sp.certificates.iter().any(|c| c.certificate == files.certificate_pem)
+        {
+            sp.certificates.retain(|c| c.name != DEVSTACK_CERTIFICATE);
+            sp.certificates.push(fixture::CertificateCredential {
+                name: DEVSTACK_CERTIFICATE.into(),
+                certificate: files.certificate_pem.clone(),
+            });
+        }
+        Ok::<_, anyhow::Error>(())
+    })
+}
+
+/// The name of the certificate the devstack generates and registers.
+const DEVSTACK_CERTIFICATE: &str = "devstack";
 
 /// A started emulator.
 pub struct Started {
@@ -218,6 +245,11 @@ fn env_docs() -> BTreeMap<String, String> {
         ("ARM_SUBSCRIPTION_ID", "provider: default subscription id"),
         ("ARM_CLIENT_ID", "provider: service principal client id"),
         ("ARM_CLIENT_SECRET", "provider: service principal client secret"),
+        (
+            "ARM_CLIENT_CERTIFICATE_PATH",
+            "provider: the service principal's PKCS#12 bundle (azure.client_certificate_path, password in \
+             azure.client_certificate_password); not in provider_env, which signs in with the secret",
+        ),
         ("JOINERY_ARM_ENDPOINT", "provider: ARM base URL (instead of https://management.azure.com)"),
         ("JOINERY_AZURE_AUTHORITY_HOST", "provider: Entra authority (instead of https://login.microsoftonline.com)"),
         ("JOINERY_AZURE_CA_FILE", "provider: PEM CA to trust for the ARM and authority endpoints"),
@@ -261,6 +293,8 @@ pub async fn start(
     let issuer = keys::token_issuer(&dir)?;
     let tls = keys::tls_material(&dir)?;
     let arm = ArmStore::open(&dir, fixture)?;
+    let client_certificate = keys::ClientCertificateFiles::load_or_create(&dir)?;
+    register_client_certificate(&arm, &client_certificate)?;
     let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(issuer.jwk()).context("emulator JWK")?;
     let decoding_key = jsonwebtoken::DecodingKey::from_jwk(&jwk).context("emulator JWK")?;
     let tenant = arm.read(|s| s.tenant_id.clone());
@@ -386,6 +420,8 @@ pub async fn start(
             ca_file: tls.ca_file.clone(),
             client_id: sp.as_ref().map(|p| p.client_id.clone()).unwrap_or_default(),
             client_secret: sp.map(|p| p.client_secret).unwrap_or_default(),
+            client_certificate_path: client_certificate.pfx.clone(),
+            client_certificate_password: client_certificate.password.clone(),
             aia_url: aia_url.clone(),
             identities,
             vms,

@@ -181,6 +181,9 @@ pub struct ServicePrincipal {
     pub client_secret: String,
     /// Principal id.
     pub principal_id: String,
+    /// Registered certificates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<super::fixture::CertificateCredential>,
     /// Federated identity credentials.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub federated_credentials: Vec<super::fixture::FederatedCredential>,
@@ -347,6 +350,7 @@ impl ArmState {
                     client_id: s.client_id.to_ascii_lowercase(),
                     client_secret: s.client_secret.clone(),
                     principal_id: s.principal_id.to_ascii_lowercase(),
+                    certificates: s.certificates.clone(),
                     federated_credentials: s.federated_credentials.clone(),
                 })
                 .collect(),

@@ -34,6 +34,27 @@ pub const CLIENT_SECRET: Setting = Setting::string(
     "Client secret of the service principal. When set (with `client_id` and `tenant_id`) it is used first.",
 )
 .sensitive();
+/// `client_certificate_path`.
+pub const CLIENT_CERTIFICATE_PATH: Setting = Setting::string(
+    "client_certificate_path",
+    "ARM_CLIENT_CERTIFICATE_PATH",
+    "Path of a PKCS#12 bundle (`.pfx`/`.p12`: an RSA certificate registered on the application and its private key) \
+     to sign in as the service principal with `client_id` and `tenant_id`. Used before a client secret.",
+);
+/// `client_certificate`.
+pub const CLIENT_CERTIFICATE: Setting = Setting::string(
+    "client_certificate",
+    "ARM_CLIENT_CERTIFICATE",
+    "The PKCS#12 bundle itself, base64-encoded (instead of `client_certificate_path`).",
+)
+.sensitive();
+/// `client_certificate_password`.
+pub const CLIENT_CERTIFICATE_PASSWORD: Setting = Setting::string(
+    "client_certificate_password",
+    "ARM_CLIENT_CERTIFICATE_PASSWORD",
+    "Password of the PKCS#12 bundle (empty when it has none).",
+)
+.sensitive();
 /// `environment`.
 pub const ENVIRONMENT: Setting =
     Setting::string("environment", "ARM_ENVIRONMENT", "Cloud: `public` (default), `usgovernment` or `china`.");
@@ -128,6 +149,9 @@ const SETTINGS: &[Setting] = &[
     TENANT_ID,
     CLIENT_ID,
     CLIENT_SECRET,
+    CLIENT_CERTIFICATE_PATH,
+    CLIENT_CERTIFICATE,
+    CLIENT_CERTIFICATE_PASSWORD,
     ENVIRONMENT,
     MSI_ENDPOINT,
     ARM_ENDPOINT,
@@ -169,6 +193,12 @@ pub struct AzureSettings {
     pub client_id: Option<String>,
     /// Client secret (secret).
     pub client_secret: Option<String>,
+    /// PKCS#12 bundle file.
+    pub client_certificate_path: Option<String>,
+    /// PKCS#12 bundle, base64 (secret).
+    pub client_certificate: Option<String>,
+    /// Its password (secret).
+    pub client_certificate_password: Option<String>,
     /// `environment`.
     pub environment: Option<String>,
     /// IMDS base URL.
@@ -204,6 +234,9 @@ impl std::fmt::Debug for AzureSettings {
             .field("tenant_id", &self.tenant_id)
             .field("client_id", &self.client_id)
             .field("client_secret", &self.client_secret.as_ref().map(|_| "<redacted>"))
+            .field("client_certificate_path", &self.client_certificate_path)
+            .field("client_certificate", &self.client_certificate.as_ref().map(|_| "<redacted>"))
+            .field("client_certificate_password", &self.client_certificate_password.as_ref().map(|_| "<redacted>"))
             .field("environment", &self.environment)
             .field("arm_endpoint", &self.arm_endpoint)
             .field("use_msi", &self.use_msi)
@@ -267,5 +300,7 @@ mod tests {
         assert!(nested.iter().any(|n| n.name == "client_secret" && n.sensitive));
         assert!(nested.iter().any(|n| n.name == "oidc_request_token" && n.sensitive));
         assert!(nested.iter().any(|n| n.name == "oidc_token" && n.sensitive));
+        assert!(nested.iter().any(|n| n.name == "client_certificate" && n.sensitive));
+        assert!(nested.iter().any(|n| n.name == "client_certificate_password" && n.sensitive));
     }
 }

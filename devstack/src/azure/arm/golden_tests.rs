@@ -51,6 +51,7 @@ fn state() -> ArmState {
             client_id: "c".into(),
             client_secret: "x".into(),
             principal_id: "p".into(),
+            certificates: vec![],
             federated_credentials: vec![],
         }],
         removed_assignments: vec![],
