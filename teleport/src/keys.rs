@@ -21,6 +21,9 @@ pub enum KeyError {
 #[derive(Clone)]
 pub struct KeyPair {
     secret: p256::SecretKey,
+    /// Derived once: each derivation is a scalar multiplication, and a join asks for the
+    /// public half in four encodings.
+    public: p256::PublicKey,
 }
 
 impl std::fmt::Debug for KeyPair {
@@ -38,7 +41,7 @@ impl KeyPair {
             // A random 32-byte string is a valid scalar except with
             // probability ~2^-32; retry in that case.
             if let Ok(secret) = p256::SecretKey::from_slice(&bytes) {
-                return KeyPair { secret };
+                return KeyPair::from_secret(secret);
             }
         }
     }
@@ -46,9 +49,14 @@ impl KeyPair {
     /// Reads a PKCS#8 (`PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`) PEM.
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
         if let Ok(secret) = p256::SecretKey::from_pkcs8_pem(pem) {
-            return Ok(KeyPair { secret });
+            return Ok(KeyPair::from_secret(secret));
         }
-        p256::SecretKey::from_sec1_pem(pem).map(|secret| KeyPair { secret }).map_err(|_| KeyError::Unsupported)
+        p256::SecretKey::from_sec1_pem(pem).map(KeyPair::from_secret).map_err(|_| KeyError::Unsupported)
+    }
+
+    fn from_secret(secret: p256::SecretKey) -> Self {
+        let public = secret.public_key();
+        KeyPair { secret, public }
     }
 
     /// The private key as PKCS#8 PEM. Handle with care: never log it.
@@ -67,17 +75,17 @@ impl KeyPair {
 
     /// The public key as PKIX (SubjectPublicKeyInfo) DER, as `teleport.join.v1` wants.
     pub fn public_key_pkix_der(&self) -> Vec<u8> {
-        self.secret.public_key().to_public_key_der().map(|d| d.as_bytes().to_vec()).unwrap_or_default()
+        self.public.to_public_key_der().map(|d| d.as_bytes().to_vec()).unwrap_or_default()
     }
 
     /// The public key as PKIX PEM, as the legacy join and `GenerateUserCerts` want.
     pub fn public_key_pkix_pem(&self) -> String {
-        self.secret.public_key().to_public_key_pem(LineEnding::LF).unwrap_or_default()
+        self.public.to_public_key_pem(LineEnding::LF).unwrap_or_default()
     }
 
     /// The SSH public key.
     pub fn ssh_public_key(&self) -> ssh_key::PublicKey {
-        let verifying = p256::ecdsa::VerifyingKey::from(self.secret.public_key());
+        let verifying = p256::ecdsa::VerifyingKey::from(self.public);
         ssh_key::PublicKey::new(KeyData::Ecdsa(EcdsaPublicKey::from(&verifying)), "")
     }
 

@@ -45,6 +45,7 @@ pub(crate) fn bench_agent(report: &mut Report) {
     let mut walls = Vec::new();
     let mut rss = Vec::new();
     let rss_file = dir.path().join("rss");
+    let (agent_cpu, stack_cpu) = (crate::cpu::of_waited_children(), crate::cpu::of(stack.pid()));
     for _ in 0..15 {
         let start = Instant::now();
         let status = Command::new("/usr/bin/time")
@@ -63,6 +64,8 @@ pub(crate) fn bench_agent(report: &mut Report) {
         assert!(status.success(), "agent one-shot failed");
         rss.push(std::fs::read_to_string(&rss_file).unwrap_or_default().trim().parse::<u64>().unwrap_or(0));
     }
+    let agent_cpu = (crate::cpu::of_waited_children() - agent_cpu) / 15;
+    let stack_cpu = (crate::cpu::of(stack.pid()) - stack_cpu) / 15;
     let peak = rss.iter().max().copied().unwrap_or(0);
     report.add(
         "agent",
@@ -70,6 +73,13 @@ pub(crate) fn bench_agent(report: &mut Report) {
         median(walls).as_secs_f64() * 1e3,
         "ms",
         Some("target 40".into()),
+    );
+    report.add(
+        "agent",
+        "one-shot: agent CPU per join (user+sys, mean of 15)",
+        agent_cpu.as_secs_f64() * 1e3,
+        "ms",
+        Some(format!("devstack CPU per join {:.1} ms", stack_cpu.as_secs_f64() * 1e3)),
     );
     report.add("agent", "one-shot peak RSS (max of 15)", peak as f64 / 1024.0, "MiB", Some("limit 20".into()));
     report.add("agent", "release binary size", size as f64 / 1048576.0, "MiB", Some("limit 15".into()));
@@ -87,16 +97,10 @@ pub(crate) fn bench_agent(report: &mut Report) {
     joinery_testkit::poll("daemon output", Duration::from_secs(30), || {
         dir.path().join("out/tlscert").exists().then_some(())
     });
-    let ticks = |pid: u32| -> u64 {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();
-        fields.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
-            + fields.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
-    };
-    let before = ticks(child.id());
+    let before = crate::cpu::of(child.id());
     let window = Duration::from_secs(10);
     std::thread::sleep(window);
-    let used = ticks(child.id()) - before;
+    let used = crate::cpu::of(child.id()) - before;
     let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
     let rss_kb = status
         .lines()
@@ -109,7 +113,7 @@ pub(crate) fn bench_agent(report: &mut Report) {
     report.add(
         "agent",
         format!("daemon idle CPU over {} s", window.as_secs()),
-        used as f64 / 100.0 / window.as_secs_f64() * 100.0,
+        used.as_secs_f64() / window.as_secs_f64() * 100.0,
         "%",
         None,
     );

@@ -20,6 +20,7 @@
 #![allow(unused_crate_dependencies)]
 
 mod agent;
+mod cpu;
 mod devstack;
 mod fleet;
 mod report;
