@@ -16,12 +16,18 @@
 // dev_overrides entry for "joinery/floor"; resource type names are the
 // schema file's own (teleport_bot, ...). The provider block takes no
 // attributes: `provider "teleport" {}`.
+//
+// $JOINERY_FLOOR_CPUPROFILE, if set, makes each provider process write a Go
+// CPU profile to "$JOINERY_FLOOR_CPUPROFILE.<pid>" (`go tool pprof`): where the
+// framework spends the floor's time.
 package main
 
 import (
 	"context"
+	"fmt"
 	"log"
 	"os"
+	"runtime/pprof"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
@@ -39,6 +45,16 @@ func main() {
 	schemas, err := loadSchemas(path)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if out := os.Getenv("JOINERY_FLOOR_CPUPROFILE"); out != "" {
+		f, err := os.Create(fmt.Sprintf("%s.%d", out, os.Getpid()))
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	err = providerserver.Serve(context.Background(), func() provider.Provider { return &floor{schemas: schemas} },
 		providerserver.ServeOpts{Address: "registry.terraform.io/joinery/floor", ProtocolVersion: 6})
