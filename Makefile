@@ -8,7 +8,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TOOLS := $(CURDIR)/.tools
 
-.PHONY: all build test lint fmt bench demo docs terraform opentofu teleport-go-client azure-sdk clean-tools fuzz fuzz-smoke \
+.PHONY: all build test lint fmt bench demo docs terraform opentofu teleport-go-client floor-provider azure-sdk clean-tools fuzz fuzz-smoke \
 	release release-native
 
 all: build
@@ -25,6 +25,11 @@ opentofu:
 ## Build Teleport's Go API client check (into .tools/, ignored).
 teleport-go-client:
 	@./scripts/install-teleport-go-client.sh >/dev/null
+
+## Build the plan benchmark's floor: a do-nothing terraform-plugin-framework provider serving
+## our schemas (tests/floor-provider, into .tools/bin; make bench only).
+floor-provider:
+	@./scripts/install-floor-provider.sh >/dev/null
 
 ## Install Microsoft's Python SDKs for Azure (into .tools/azure-sdk, ignored): the tests drive
 ## the devstack's Azure emulator with them.
@@ -79,7 +84,7 @@ clean-tools:
 ## Benchmark figures (release build), one table with what each is compared to,
 ## also written to target/joinery-bench.json: devstack throughput, the agent's
 ## one-shot join, a 1,000-agent fleet through an outage, terraform plans.
-bench: terraform opentofu
+bench: terraform opentofu floor-provider
 	$(CARGO) build --release --workspace --bins
 	./target/release/joinery-bench
 

@@ -8,9 +8,37 @@ use joinery_testkit::{Devstack, binary};
 use crate::median;
 use crate::report::Report;
 
+/// What a join's key costs, by the key types Teleport accepts for a bot (its `balanced-v1`
+/// suite uses ECDSA P-256, what the agent generates; `legacy` used RSA 2048): generation and
+/// every public encoding a join sends, mean of 50.
+fn bench_keys(report: &mut Report) {
+    let time = |f: &dyn Fn()| {
+        let start = Instant::now();
+        for _ in 0..50 {
+            f();
+        }
+        start.elapsed() / 50
+    };
+    let p256 = time(&|| {
+        let k = joinery_teleport::keys::KeyPair::generate();
+        std::hint::black_box((k.public_key_pkix_der(), k.ssh_wire(), k.private_key_pem()));
+    });
+    let rsa = time(&|| {
+        std::hint::black_box(rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).map(|k| k.public_key_pem()).ok());
+    });
+    report.add(
+        "agent",
+        "join key: ECDSA P-256 generate + encodings (mean of 50)",
+        p256.as_secs_f64() * 1e3,
+        "ms",
+        Some(format!("RSA 2048 generate: {:.1} ms", rsa.as_secs_f64() * 1e3)),
+    );
+}
+
 /// The agent: one-shot Azure join wall time and peak RSS, binary size, and
 /// idle CPU / RSS of the daemon between renewals.
 pub(crate) fn bench_agent(report: &mut Report) {
+    bench_keys(report);
     let stack = Devstack::start();
     let agent = binary("joinery-agent");
     let size = std::fs::metadata(&agent).map(|m| m.len()).unwrap_or(0);

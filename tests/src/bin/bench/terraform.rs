@@ -94,7 +94,7 @@ pub(crate) fn bench_terraform(report: &mut Report) {
         joinery_testkit::terraform::TELEPORT_SOURCE,
         &wrapper_dir,
     );
-    ws.write(&format!(
+    let main_tf = format!(
         r#"provider "teleport" {{}}
 resource "teleport_bot" "b" {{
   count    = {N}
@@ -108,7 +108,8 @@ resource "teleport_provision_token" "t" {{
   spec     = {{ roles = ["Bot"], bot_name = teleport_bot.b[count.index].metadata.name, join_method = "token" }}
 }}
 "#
-    ));
+    );
+    ws.write(&main_tf);
     let start = Instant::now();
     ws.apply();
     let apply = start.elapsed();
@@ -148,6 +149,7 @@ resource "terraform_data" "t" {{
     floor.ok(&["init", "-no-color", "-input=false"]);
     floor.apply();
     let floor_plan = timed_plan(&floor, None);
+    let framework = framework_floor(&label, &tf, &ws, &main_tf);
     report.add("terraform", format!("apply {N} tokens + {N} bots ({label})"), apply.as_secs_f64(), "s", None);
     report.add(
         "terraform",
@@ -163,7 +165,35 @@ resource "terraform_data" "t" {{
         "x",
         Some("target 1.2".into()),
     );
+    if let Some(framework) = &framework {
+        report.add(
+            "terraform",
+            "plan ratio teleport / do-nothing framework provider, same schemas",
+            teleport_plan.wall.as_secs_f64() / framework.wall.as_secs_f64(),
+            "x",
+            Some(format!(
+                "framework floor: {:.2} s wall, {:.2} s CPU ({:.1}x terraform_data's CPU)",
+                framework.wall.as_secs_f64(),
+                framework.terraform_cpu.as_secs_f64(),
+                framework.terraform_cpu.as_secs_f64() / floor_plan.terraform_cpu.as_secs_f64()
+            )),
+        );
+    }
     let terraform_own = teleport_plan.terraform_cpu.as_secs_f64() - provider_cpu;
+    report.add(
+        "terraform",
+        "plan CPU: Terraform and provider, per plan",
+        teleport_plan.terraform_cpu.as_secs_f64(),
+        "s",
+        Some(format!(
+            "terraform_data {:.2} s{}",
+            floor_plan.terraform_cpu.as_secs_f64(),
+            framework
+                .as_ref()
+                .map(|f| format!(", framework floor {:.2} s", f.terraform_cpu.as_secs_f64()))
+                .unwrap_or_default()
+        )),
+    );
     report.add(
         "terraform",
         "plan CPU: Terraform itself, per plan",
@@ -179,4 +209,25 @@ resource "terraform_data" "t" {{
         Some(format!("devstack (Teleport) {:.2} s", teleport_plan.devstack_cpu.as_secs_f64())),
     );
     report.add("provider", "peak RSS during the plans", rss_kb / 1024.0, "MiB", None);
+}
+
+/// The same configuration planned with the do-nothing terraform-plugin-framework provider of
+/// `tests/floor-provider` serving the provider's own resource schemas
+/// (`scripts/install-floor-provider.sh`, `make bench` builds it): what any framework provider
+/// with the official schema costs Terraform. `None` when it is not built.
+fn framework_floor(label: &str, tf: &std::path::Path, teleport: &Workspace, main_tf: &str) -> Option<Plan> {
+    let bin = joinery_testkit::workspace_root().join(".tools/bin/terraform-provider-floor");
+    if !bin.is_file() {
+        eprintln!("no {}: run ./scripts/install-floor-provider.sh (make bench does)", bin.display());
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema = dir.path().join("schema.json");
+    std::fs::write(&schema, teleport.ok(&["providers", "schema", "-json"]).stdout).expect("schema");
+    let env = vec![("JOINERY_FLOOR_SCHEMA".to_string(), schema.display().to_string())];
+    let floor = Workspace::with_provider(label, tf, env, "joinery/floor", bin.parent()?);
+    let requirements = "terraform {\n  required_providers {\n    teleport = { source = \"joinery/floor\" }\n  }\n}\n";
+    std::fs::write(floor.work().join("main.tf"), format!("{requirements}{main_tf}")).expect("floor main.tf");
+    floor.apply();
+    Some(timed_plan(&floor, None))
 }
