@@ -210,7 +210,7 @@ pub(crate) async fn bench_fleet(report: &mut Report) {
     let seconds = per_second.len();
     let binned = Rate::of(&rebin(&per_second, BIN));
     let fine = Rate::of(&per_second);
-    let period = joinery_agent::schedule::renewal_period(PERIOD, TTL);
+    let period = joinery_agent::schedule::renewal_period(PERIOD, TTL, TTL);
     let setup = format!(
         "{n} agents, {}s certificates renewed every {:.1}s, {}s outage",
         TTL.as_secs(),
