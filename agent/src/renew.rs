@@ -211,7 +211,7 @@ impl Agent {
             issued = %fmt(rounded),
             credential_ttl = %fmt(asked),
             renewal_interval = %fmt(self.cfg.renewal_interval),
-            renewing_every = %fmt(schedule::renewal_period(self.cfg.renewal_interval, lifetime)),
+            renewing_every = %fmt(schedule::renewal_period(self.cfg.renewal_interval, asked, lifetime)),
             "the server issued certificates valid for {} although credential_ttl asks for {}: renewing on the issued lifetime",
             fmt(rounded),
             fmt(asked)
@@ -277,7 +277,8 @@ impl Agent {
                         tracing::info!(failed_attempts = failures, "renewal recovered");
                     }
                     (failures, last_error, expired_since) = (0, None, None);
-                    period = schedule::renewal_period(self.cfg.renewal_interval, issued.lifetime);
+                    period =
+                        schedule::renewal_period(self.cfg.renewal_interval, self.cfg.credential_ttl, issued.lifetime);
                     schedule::next_renewal(SystemTime::now(), period, self.phase())
                 }
                 Err(e) => {

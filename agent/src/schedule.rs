@@ -5,9 +5,18 @@
 //!
 //! * **Renewal** follows the certificates the server issued, not only the
 //!   configuration: the renewal period is the earlier of `renewal_interval`
-//!   and a third of the issued lifetime (tbot's defaults, 1h renewed every
-//!   20m, are exactly a third). A server that caps the lifetime (Teleport's
-//!   bot maximum is commonly 12h) therefore never leaves expired files behind.
+//!   and the period that fits three tries into the lifetime with a tenth of
+//!   a period to spare before the expiry (lifetime × 10/31: tbot's default
+//!   1h certificates are renewed every 19m21s rather than 20m). A server
+//!   that caps the lifetime (Teleport's bot maximum is commonly 12h)
+//!   therefore never leaves expired files behind.
+//! * **The period is the same at every renewal.** The lifetime it is
+//!   computed from is the one asked for (`credential_ttl`), or the capped
+//!   lifetime rounded to whole minutes, never the remaining time measured
+//!   after an attempt (which is a little shorter each time, by the attempt's
+//!   latency and the certificate's whole-second expiry). Slots are counted
+//!   in whole periods from the Unix epoch, so a period a microsecond off
+//!   would put the next slot anywhere: a fleet would renew at random times.
 //! * **Slots, not timers.** Each agent renews at its own fixed offset within
 //!   the period (its [`Phase`], derived from its bot instance), so a fleet's
 //!   renewals are spread evenly over the period and stay spread: agents that
@@ -17,10 +26,16 @@
 //! * **Failures while the credentials are valid** retry at the next slot:
 //!   an outage never makes the fleet call more often than it renews, and the
 //!   calls stay spread, so the cluster coming back meets the usual load, not
-//!   a wave. When the next slot would come too close to the expiry, the
-//!   last try is a quarter period before it instead (expiries are spread
-//!   like the slots), so an outage shorter than the lifetime (less that
-//!   quarter period) never lets credentials lapse.
+//!   a wave. With the period above, the third slot after a success is
+//!   itself the last try, a tenth of a period before the expiry: no agent
+//!   ever tries off its slot, and every agent rides out an outage shorter
+//!   than two periods (0.65 of the lifetime) without a single extra call.
+//!   No schedule does much better: credentials are up to a period old when
+//!   an outage starts, so some expire after the lifetime less a period (2.1
+//!   periods) whatever the agent tries. Only when the
+//!   slots do not fit the lifetime (a shorter `renewal_interval`, a capped
+//!   lifetime that is not whole minutes) is there a last try off the slot,
+//!   a tenth of a period before the expiry.
 //! * **Failures without valid credentials** (the first join, or after
 //!   expiry) retry with capped exponential backoff and full jitter in
 //!   `[d/2, d]`: 1s, 2s, 4s … up to 2 minutes (never longer than the
@@ -38,14 +53,23 @@ use std::time::{Duration, SystemTime};
 const BACKOFF_BASE: Duration = Duration::from_secs(1);
 /// Longest backoff delay (also never longer than the renewal interval).
 const BACKOFF_CAP: Duration = Duration::from_secs(120);
-/// Share of the issued lifetime after which certificates are renewed at the latest.
-const RENEW_AFTER_SHARE: u32 = 3;
-/// The last try before an expiry comes this share of the period before it
-/// (defaults: 5 minutes before 1h credentials expire): room for one attempt.
-const LAST_TRY_SHARE: u32 = 4;
+/// Tries (at consecutive slots) that fit into one lifetime.
+const TRIES_PER_LIFETIME: u32 = 3;
+/// The last of them comes at least this share of a period before the expiry
+/// (1m56s before tbot's default 1h certificates expire): room for one attempt.
+const LAST_TRY_SHARE: u32 = 10;
+/// A slot still counts as coming before the expiry with this share of a
+/// period to spare (a quarter of the designed margin: expiries fall on whole
+/// seconds, a second or two short of the lifetime asked), but not a slot
+/// that coincides with the expiry (a lifetime a multiple of the period).
+const SLOT_SPARE_SHARE: u32 = 4 * LAST_TRY_SHARE;
+/// A last try off the slot comes at least this share of a period after the
+/// failure it follows, so a failed last slot is not tried again at once.
+const RETRY_GAP_SHARE: u32 = 4;
 /// How much shorter than asked a lifetime may be before it counts as capped
 /// (servers round, and backdate `not_before` by a minute).
 const LIFETIME_SLACK: Duration = Duration::from_secs(60);
+const MINUTE: Duration = Duration::from_secs(60);
 
 /// What one successful attempt issued: the earliest expiry among the bot
 /// identity and every output, and that certificate's lifetime when issued.
@@ -69,9 +93,28 @@ impl Issued {
     }
 }
 
-/// The renewal period: the earlier of `interval` and a third of the issued `lifetime`.
-pub fn renewal_period(interval: Duration, lifetime: Duration) -> Duration {
-    interval.min(lifetime / RENEW_AFTER_SHARE)
+/// The renewal period: the earlier of `interval` and the period that fits
+/// three tries into the lifetime with a tenth of a period to spare (lifetime
+/// × 10/31). The lifetime is the one `asked` for unless the server `issued`
+/// noticeably less; then the issued one rounded (see [`nominal_lifetime`]):
+/// the same period at every renewal, whatever the attempt's latency.
+pub fn renewal_period(interval: Duration, asked: Duration, issued: Duration) -> Duration {
+    let lifetime = nominal_lifetime(asked, issued);
+    interval.min(lifetime * LAST_TRY_SHARE / (TRIES_PER_LIFETIME * LAST_TRY_SHARE + 1))
+}
+
+/// The lifetime a schedule is built on: `asked` (`credential_ttl`) unless
+/// the server `issued` noticeably less ([`shortened`]), then the issued
+/// lifetime rounded to whole minutes (whole seconds below two minutes), as
+/// servers cap lifetimes at round values. Never the measured remainder as
+/// it is: it is shorter by a different fraction of a second every time.
+pub fn nominal_lifetime(asked: Duration, issued: Duration) -> Duration {
+    if !shortened(asked, issued) {
+        return asked;
+    }
+    let unit = if issued >= 2 * MINUTE { MINUTE } else { Duration::from_secs(1) };
+    let units = (issued.as_secs_f64() / unit.as_secs_f64()).round() as u32;
+    unit * units.max(1)
 }
 
 /// An agent's fixed offset within any period, as a fraction in `[0, 1)`:
@@ -123,15 +166,20 @@ pub fn next_renewal(now: SystemTime, period: Duration, phase: Phase) -> Duration
 
 /// The wait before the next try after a failure while the credentials are
 /// still valid until `expires`: the agent's next slot of `period`, at least
-/// half a period away — unless that slot comes too close to the expiry, then
-/// a last try a [`LAST_TRY_SHARE`]th of the period before it, so that an
-/// outage shorter than the lifetime never lets credentials lapse. `None`
-/// when even that moment has passed: the caller backs off as if expired.
+/// half a period away, while it comes before the expiry with a fortieth of
+/// a period to spare (with [`renewal_period`]'s period, the third slot after
+/// a success is a tenth of a period before the expiry, so it always does).
+/// When the slots do not fit (a shorter `renewal_interval`, a rounded capped
+/// lifetime), a last try off the slot a tenth of a period before the expiry,
+/// if that is at least a quarter period away. `None` when there is no such
+/// moment: the caller backs off as if expired.
 pub fn next_retry(now: SystemTime, period: Duration, phase: Phase, expires: SystemTime) -> Option<Duration> {
-    let slot = next_renewal(now, period, phase);
     let left = expires.duration_since(now).unwrap_or(Duration::ZERO);
-    let last_try = left.checked_sub(period / LAST_TRY_SHARE).filter(|d| !d.is_zero())?;
-    Some(slot.min(last_try))
+    let slot = next_renewal(now, period, phase);
+    if slot + period / SLOT_SPARE_SHARE <= left {
+        return Some(slot);
+    }
+    left.checked_sub(period / LAST_TRY_SHARE).filter(|d| *d >= period / RETRY_GAP_SHARE)
 }
 
 /// Whether the server issued noticeably less than `asked`.
@@ -162,16 +210,114 @@ mod tests {
 
     #[test]
     fn renewal_follows_the_issued_lifetime() {
-        // Defaults: 1h certificates, renewed every 20m.
-        assert_eq!(renewal_period(20 * MIN, HOUR), 20 * MIN);
-        // Asked 24h, renewing every 13h, but the server capped at 12h: every 4h.
-        assert_eq!(renewal_period(13 * HOUR, 12 * HOUR), 4 * HOUR);
+        // Defaults: 1h certificates, renewed every 20m asked; three tries
+        // with a tenth of a period to spare fit 19m21s.
+        let default = renewal_period(20 * MIN, HOUR, HOUR - Duration::from_millis(300));
+        assert_eq!(default, HOUR * 10 / 31);
+        assert_eq!(default.as_secs(), 19 * 60 + 21);
+        // A shorter interval is kept.
+        assert_eq!(renewal_period(10 * MIN, HOUR, HOUR), 10 * MIN);
+        // Asked 24h, renewing every 13h, but the server capped at 12h.
+        assert_eq!(renewal_period(13 * HOUR, 24 * HOUR, 12 * HOUR - Duration::from_secs(1)), 12 * HOUR * 10 / 31);
         assert!(shortened(24 * HOUR, 12 * HOUR));
         assert!(!shortened(HOUR, HOUR - Duration::from_secs(5)));
         let now = SystemTime::UNIX_EPOCH + 1000 * HOUR + Duration::from_secs(17);
         for phase in [Phase(0.0), Phase(0.3), Phase(0.99)] {
-            let d = next_renewal(now, renewal_period(20 * MIN, HOUR), phase);
-            assert!(d >= 10 * MIN && d < 30 * MIN, "{d:?}");
+            let d = next_renewal(now, default, phase);
+            assert!(d >= default / 2 && d < default * 3 / 2, "{d:?}");
+        }
+    }
+
+    #[test]
+    fn the_period_is_the_same_at_every_renewal() {
+        // The remaining lifetime measured after an attempt is a little
+        // shorter each time (latency, whole-second expiries): the period
+        // must not follow it, or the slot moves at every renewal.
+        let asked = Duration::from_secs(90);
+        let periods: Vec<Duration> = [0, 1, 250, 999, 1400]
+            .into_iter()
+            .map(|ms| renewal_period(Duration::from_secs(30), asked, asked - Duration::from_millis(ms)))
+            .collect();
+        assert!(periods.iter().all(|p| *p == periods[0]), "{periods:?}");
+        let capped: Vec<Duration> = [0, 300, 1700]
+            .into_iter()
+            .map(|ms| renewal_period(13 * HOUR, 24 * HOUR, 12 * HOUR - Duration::from_millis(ms)))
+            .collect();
+        assert!(capped.iter().all(|p| *p == capped[0]), "{capped:?}");
+        assert_eq!(nominal_lifetime(Duration::from_secs(90), Duration::from_millis(29_600)), Duration::from_secs(30));
+        // So a renewal lands where the one before did, in whole periods.
+        let phase = Phase(0.4);
+        let now = SystemTime::UNIX_EPOCH + 1000 * HOUR;
+        let offsets: Vec<u128> = periods
+            .iter()
+            .map(|p| {
+                let at = now + until_slot(now, *p, phase, Duration::ZERO);
+                at.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() % periods[0].as_nanos()
+            })
+            .collect();
+        assert!(offsets.iter().all(|o| *o == offsets[0]), "{offsets:?}");
+    }
+
+    /// One agent through an outage from `start` for `outage`, with the
+    /// certificates a server issues (expiry on a whole second, and a second
+    /// earlier for outputs capped to the bot's whole seconds left): the
+    /// times of its attempts, and whether its credentials lapsed.
+    fn through_outage(phase: Phase, asked: Duration, outage: Duration) -> (Vec<SystemTime>, Duration, bool) {
+        let interval = asked / 3;
+        let start = SystemTime::UNIX_EPOCH + 1000 * HOUR;
+        let whole_second = |t: SystemTime| {
+            SystemTime::UNIX_EPOCH
+                + Duration::from_secs(t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() - 1)
+        };
+        // The first join, at any time; then the slots.
+        let mut period = interval;
+        let mut t = start;
+        let mut expires = whole_second(t + asked);
+        let mut attempts = Vec::new();
+        while t < start + 3 * outage + 4 * asked {
+            if t >= expires {
+                return (attempts, period, true);
+            }
+            attempts.push(t);
+            let failed = t >= start + asked && t < start + asked + outage;
+            let wait = if failed {
+                match next_retry(t, period, phase, expires) {
+                    Some(wait) => wait,
+                    None => return (attempts, period, true),
+                }
+            } else {
+                expires = whole_second(t + asked);
+                period = renewal_period(interval, asked, expires.duration_since(t).unwrap());
+                next_renewal(t, period, phase)
+            };
+            t += wait;
+        }
+        (attempts, period, false)
+    }
+
+    #[test]
+    fn an_outage_shorter_than_two_periods_is_ridden_out_on_the_slots() {
+        // Credentials are up to a period old when an outage starts, so no
+        // schedule rides out more than the lifetime less a period (2.1
+        // periods); the slots alone ride out two.
+        for asked in [Duration::from_secs(90), HOUR] {
+            for i in 0..200 {
+                let phase = Phase::of(&format!("agent-{i}"));
+                let period = renewal_period(asked / 3, asked, asked);
+                for outage in [period / 2, period * 3 / 2, period * 19 / 10, period * 2 - Duration::from_secs(1)] {
+                    let (attempts, used, lapsed) = through_outage(phase, asked, outage);
+                    assert_eq!(used, period);
+                    assert!(!lapsed, "{asked:?} {outage:?} {i}: the credentials lapsed");
+                    // Every attempt at the agent's slot: no try off the slot
+                    // that would add to the load of the agents renewing then.
+                    let first = attempts[1];
+                    for at in &attempts[1..] {
+                        let since = at.duration_since(first).unwrap().as_nanos();
+                        let off = since % period.as_nanos();
+                        assert!(off < 1000 || period.as_nanos() - off < 1000, "{asked:?} {outage:?} {i}: {since} ns");
+                    }
+                }
+            }
         }
     }
 
@@ -198,10 +344,15 @@ mod tests {
         let period = 20 * MIN;
         let phase = Phase(0.25);
         let now = SystemTime::UNIX_EPOCH + 1000 * HOUR + Duration::from_secs(300);
-        // The next slot is 20m away but the credentials expire in 22m: try at 17m.
-        assert_eq!(next_retry(now, period, phase, now + 22 * MIN), Some(17 * MIN));
-        // Within the last quarter period: nothing left to wait for.
-        assert_eq!(next_retry(now, period, phase, now + 4 * MIN), None);
+        // The next slot, 20m away, comes before an expiry in 22m: it is the retry.
+        assert_eq!(next_retry(now, period, phase, now + 22 * MIN), Some(20 * MIN));
+        // The credentials expire in 20m20s: a last try a tenth of a period before.
+        assert_eq!(
+            next_retry(now, period, phase, now + 20 * MIN + 20 * Duration::from_secs(1)),
+            Some(18 * MIN + 20 * Duration::from_secs(1))
+        );
+        // Less than a quarter period before that moment: nothing left to wait for.
+        assert_eq!(next_retry(now, period, phase, now + 6 * MIN), None);
         assert_eq!(next_retry(now, period, phase, now - MIN), None);
     }
 
