@@ -87,6 +87,17 @@ pub struct Workspace {
     pub label: String,
 }
 
+/// A `teleport_azure_vm` lookup of the devstack's `vm-1` (resource group `group1`) with its
+/// `vm_id` as the output `vm_id`: the smallest configuration that needs an Azure sign-in.
+/// Prepend a `provider "teleport"` block.
+pub const VM1_LOOKUP: &str = r#"
+data "teleport_azure_vm" "vm1" {
+  resource_group_name = "group1"
+  name                = "vm-1"
+}
+output "vm_id" { value = data.teleport_azure_vm.vm1.vm_id }
+"#;
+
 /// The provider under test's source address.
 pub const TELEPORT_SOURCE: &str = "joinery/teleport";
 

@@ -10,7 +10,7 @@ use joinery_azure::arm::{ArmClient, ArmOptions, IdentityType, VirtualMachine, Vm
 use joinery_azure::credential;
 use joinery_azure::imds::{IdentitySelector, ImdsClient};
 use joinery_testkit::Devstack;
-use joinery_testkit::terraform::{Workspace, terraforms};
+use joinery_testkit::terraform::{VM1_LOOKUP, Workspace, terraforms};
 use serde_json::Value;
 
 fn rt() -> tokio::runtime::Runtime {
@@ -346,14 +346,6 @@ resource "teleport_bot" "plain" {
     ws.assert_no_changes();
 }
 
-const VM_LOOKUP: &str = r#"
-data "teleport_azure_vm" "vm1" {
-  resource_group_name = "group1"
-  name                = "vm-1"
-}
-output "vm_id" { value = data.teleport_azure_vm.vm1.vm_id }
-"#;
-
 /// azurerm's client certificate settings: a PKCS#12 bundle by path (`ARM_CLIENT_CERTIFICATE_PATH`)
 /// or inline (`client_certificate = filebase64(…)`), used before a secret; a certificate the
 /// application does not have is refused by Entra with its reason, a wrong password on the
@@ -382,7 +374,7 @@ fn a_service_principal_signs_in_with_its_client_certificate() {
         &tf,
         with(&[("ARM_CLIENT_CERTIFICATE_PATH", &pfx), ("ARM_CLIENT_CERTIFICATE_PASSWORD", &password)]),
     );
-    ws.write(&format!("provider \"teleport\" {{}}\n{VM_LOOKUP}"));
+    ws.write(&format!("provider \"teleport\" {{}}\n{VM1_LOOKUP}"));
     ws.apply();
     assert_eq!(ws.ok(&["output", "-raw", "vm_id"]).stdout, vm_id);
 
@@ -390,7 +382,7 @@ fn a_service_principal_signs_in_with_its_client_certificate() {
     let ws = Workspace::new(&label, &tf, base.clone());
     ws.write(&format!(
         "provider \"teleport\" {{\n  azure = {{\n    client_certificate = filebase64({pfx:?})\n    \
-         client_certificate_password = {password:?}\n  }}\n}}\n{VM_LOOKUP}"
+         client_certificate_password = {password:?}\n  }}\n}}\n{VM1_LOOKUP}"
     ));
     ws.apply();
     assert_eq!(ws.ok(&["output", "-raw", "vm_id"]).stdout, vm_id);
@@ -408,7 +400,7 @@ fn a_service_principal_signs_in_with_its_client_certificate() {
         &tf,
         with(&[("ARM_CLIENT_CERTIFICATE_PATH", &stranger_pfx), ("ARM_CLIENT_CERTIFICATE_PASSWORD", "pw")]),
     );
-    ws.write(&format!("provider \"teleport\" {{}}\n{VM_LOOKUP}"));
+    ws.write(&format!("provider \"teleport\" {{}}\n{VM1_LOOKUP}"));
     let out = ws.run(&["plan", "-no-color"]);
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(out.all().contains("Cannot authenticate to Azure"), "{}", out.all());
@@ -422,7 +414,7 @@ fn a_service_principal_signs_in_with_its_client_certificate() {
         &tf,
         with(&[("ARM_CLIENT_CERTIFICATE_PATH", &pfx), ("ARM_CLIENT_CERTIFICATE_PASSWORD", "hunter2-xyz")]),
     );
-    ws.write(&format!("provider \"teleport\" {{}}\n{VM_LOOKUP}"));
+    ws.write(&format!("provider \"teleport\" {{}}\n{VM1_LOOKUP}"));
     let out = ws.run(&["plan", "-no-color"]);
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(out.all().contains("Cannot open the Azure client certificate"), "{}", out.all());

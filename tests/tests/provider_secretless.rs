@@ -8,7 +8,7 @@
 #![allow(unused_crate_dependencies)]
 
 use joinery_testkit::Devstack;
-use joinery_testkit::terraform::{Workspace, terraforms};
+use joinery_testkit::terraform::{VM1_LOOKUP, Workspace, terraforms};
 use serde_json::{Value, json};
 
 fn rt() -> tokio::runtime::Runtime {
@@ -40,18 +40,10 @@ fn pipeline_env(stack: &Devstack, run: Option<Value>) -> Vec<(String, String)> {
     env
 }
 
-const VM_LOOKUP: &str = r#"
-provider "teleport" {
-  azure = { use_oidc = true }
+/// The VM lookup, signing in to Azure with the pipeline's OIDC token.
+fn vm_lookup_with_oidc() -> String {
+    format!("provider \"teleport\" {{\n  azure = {{ use_oidc = true }}\n}}\n{VM1_LOOKUP}")
 }
-
-data "teleport_azure_vm" "vm1" {
-  resource_group_name = "group1"
-  name                = "vm-1"
-}
-
-output "vm_id" { value = data.teleport_azure_vm.vm1.vm_id }
-"#;
 
 #[test]
 fn azure_signs_in_with_the_pipelines_oidc_token() {
@@ -60,7 +52,7 @@ fn azure_signs_in_with_the_pipelines_oidc_token() {
     let env = pipeline_env(&stack, None);
     assert!(!env.iter().any(|(k, _)| k == "ARM_CLIENT_SECRET"));
     let ws = Workspace::new(&label, &tf, env);
-    ws.write(VM_LOOKUP);
+    ws.write(&vm_lookup_with_oidc());
     ws.apply();
     let vm1 = stack.info["azure"]["vms"].as_array().unwrap().iter().find(|v| v["name"] == "vm-1").unwrap();
     assert_eq!(ws.ok(&["output", "-raw", "vm_id"]).stdout, vm1["vm_id"].as_str().unwrap());
@@ -75,7 +67,7 @@ fn entra_refuses_an_expired_pipeline_token_or_another_repository() {
         (json!({"repository": "someone-else/infrastructure"}), "AADSTS700213"),
     ] {
         let ws = Workspace::new(&label, &tf, pipeline_env(&stack, Some(run)));
-        ws.write(VM_LOOKUP);
+        ws.write(&vm_lookup_with_oidc());
         let out = ws.run(&["plan", "-no-color"]);
         assert_eq!(out.code, 1, "{}", out.all());
         assert!(out.all().contains("Cannot authenticate to Azure"), "{}", out.all());
@@ -85,7 +77,7 @@ fn entra_refuses_an_expired_pipeline_token_or_another_repository() {
     let env: Vec<(String, String)> =
         stack.provider_env().into_iter().filter(|(k, _)| k != "ARM_CLIENT_SECRET").collect();
     let ws = Workspace::new(&label, &tf, env);
-    ws.write(VM_LOOKUP);
+    ws.write(&vm_lookup_with_oidc());
     let out = ws.run(&["plan", "-no-color"]);
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(out.all().contains("No OIDC token for use_oidc"), "{}", out.all());
@@ -106,7 +98,7 @@ fn a_runner_on_an_azure_vm_signs_in_with_its_managed_identity() {
         ("ARM_CLIENT_ID".to_string(), vm1["identities"][0]["client_id"].as_str().unwrap().to_string()),
     ]);
     let ws = Workspace::new(&label, &tf, env);
-    ws.write(&VM_LOOKUP.replace("azure = { use_oidc = true }", ""));
+    ws.write(&format!("provider \"teleport\" {{}}\n{VM1_LOOKUP}"));
     ws.apply();
     assert_eq!(ws.ok(&["output", "-raw", "vm_id"]).stdout, vm1["vm_id"].as_str().unwrap());
 }
