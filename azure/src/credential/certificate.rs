@@ -112,11 +112,10 @@ impl ClientCertificate {
             return Err(CertificateError::KeyMismatch { subject });
         }
         let thumbprint = thumbprint(&cert_der);
-        let secs = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let now = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
         let validity = cert.validity();
-        let now_asn1 = x509_parser::time::ASN1Time::from_timestamp(i64::try_from(secs).unwrap_or(i64::MAX))
-            .map_err(|e| CertificateError::NotPkcs12(e.to_string()))?;
-        if now_asn1 < validity.not_before || now_asn1 > validity.not_after {
+        if now < validity.not_before.timestamp() || now > validity.not_after.timestamp() {
             return Err(CertificateError::NotValidNow {
                 subject,
                 thumbprint,
@@ -165,7 +164,12 @@ impl ClientCertificate {
 /// The SHA-1 thumbprint of a certificate (DER), upper-case hex: how the Azure portal and
 /// Entra's messages name a certificate. An identifier only, never a security decision.
 pub fn thumbprint(cert_der: &[u8]) -> String {
-    hex::encode_upper(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, cert_der))
+    hex::encode_upper(sha1(cert_der))
+}
+
+/// SHA-1 of a certificate: its thumbprint, and the PKCS#12 `localKeyId` tying key and certificate.
+fn sha1(cert_der: &[u8]) -> aws_lc_rs::digest::Digest {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, cert_der)
 }
 
 /// A PKCS#12 bundle of a certificate (DER) and its PKCS#8 private key, encrypted with
@@ -173,8 +177,7 @@ pub fn thumbprint(cert_der: &[u8]) -> String {
 /// devstack hands out for its service principal, and what tests build wrong ones with.
 pub fn pkcs12_bundle(cert_der: &[u8], key_pkcs8_der: &[u8], password: &str) -> Result<Vec<u8>, CertificateError> {
     let cert = p12_keystore::Certificate::from_der(cert_der).map_err(|e| CertificateError::NotPkcs12(e.to_string()))?;
-    let local_key_id = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, cert_der);
-    let chain = p12_keystore::PrivateKeyChain::new(key_pkcs8_der, local_key_id.as_ref(), [cert]);
+    let chain = p12_keystore::PrivateKeyChain::new(key_pkcs8_der, sha1(cert_der).as_ref(), [cert]);
     let mut store = p12_keystore::KeyStore::new();
     store.add_entry("client", p12_keystore::KeyStoreEntry::PrivateKeyChain(chain));
     store.writer(password).write().map_err(|e| CertificateError::NotPkcs12(e.to_string()))

@@ -66,7 +66,7 @@ impl Thumbprint {
     fn matches(&self, der: &[u8]) -> bool {
         match self {
             Thumbprint::Sha256(t) => Sha256::digest(der)[..] == t[..],
-            Thumbprint::Sha1(t) => hex::decode(joinery_azure::credential::thumbprint(der)).is_ok_and(|s| s == *t),
+            Thumbprint::Sha1(_) => self.hex() == joinery_azure::credential::thumbprint(der),
         }
     }
 
@@ -122,10 +122,10 @@ pub fn authenticate(
     }
     check_time_range(&claims, now)?;
     let used = thumbprint.hex();
-    let Some((der, cert)) = certificates
+    let Some(cert) = certificates
         .iter()
         .filter(|der| thumbprint.matches(der))
-        .find_map(|der| x509_parser::parse_x509_certificate(der).ok().map(|(_, c)| (der, c)))
+        .find_map(|der| x509_parser::parse_x509_certificate(der).ok().map(|(_, c)| c))
     else {
         return Err(refuse(
             700027,
@@ -149,7 +149,7 @@ pub fn authenticate(
     if now < validity.not_before.timestamp() || now > validity.not_after.timestamp() {
         return Err(invalid("The key used is expired."));
     }
-    if !matches!(header.alg, Algorithm::RS256 | Algorithm::PS256) || !signature_verifies(assertion, header.alg, der) {
+    if !matches!(header.alg, Algorithm::RS256 | Algorithm::PS256) || !signature_verifies(assertion, header.alg, &cert) {
         return Err(invalid("The provided signature value did not match the expected signature value."));
     }
     Ok(())
@@ -162,9 +162,8 @@ fn found_key(cert: &X509Certificate<'_>) -> String {
     format!("Start={}, End={}", at(&cert.validity().not_before), at(&cert.validity().not_after))
 }
 
-/// Whether `assertion`'s signature verifies under the RSA key of `cert_der` with `alg`.
-fn signature_verifies(assertion: &str, alg: Algorithm, cert_der: &[u8]) -> bool {
-    let Ok((_, cert)) = x509_parser::parse_x509_certificate(cert_der) else { return false };
+/// Whether `assertion`'s signature verifies under the RSA key of `cert` with `alg`.
+fn signature_verifies(assertion: &str, alg: Algorithm, cert: &X509Certificate<'_>) -> bool {
     let key = DecodingKey::from_rsa_der(&cert.public_key().subject_public_key.data);
     let mut validation = Validation::new(alg);
     // Every claim was checked above, with Entra's codes: only the signature is left.

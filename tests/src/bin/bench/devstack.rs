@@ -6,26 +6,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use joinery_teleport::join;
-use joinery_teleport::proto::teleport::header::v1::Metadata as HeaderMetadata;
-use joinery_teleport::proto::teleport::machineid::v1::{Bot, BotSpec};
 use joinery_testkit::Devstack;
 
 use crate::report::Report;
-use crate::{admin, anonymous, token};
+use crate::{admin, anonymous, create_bot, token};
 
 pub(crate) async fn bench_devstack(report: &mut Report) {
     const JOINS: usize = 400;
     const CLIENTS: usize = 16;
     let stack = Devstack::start();
     let admin = admin(&stack).await;
-    admin
-        .create_bot(Bot {
-            metadata: Some(HeaderMetadata { name: "bench".into(), ..Default::default() }),
-            spec: Some(BotSpec::default()),
-            ..Default::default()
-        })
-        .await
-        .expect("bot");
+    create_bot(&admin, "bench").await;
     let start = Instant::now();
     for i in 0..JOINS {
         admin.upsert_token(token(&format!("bench-{i}"), "bench")).await.expect("token");
@@ -87,14 +78,7 @@ pub(crate) async fn bench_azure(report: &mut Report, cpus: &str) {
     let pid = stack.pid();
     let _ = Command::new("taskset").args(["-a", "-p", "-c", cpus]).arg(pid.to_string()).stdout(Stdio::null()).status();
     let admin = admin(&stack).await;
-    admin
-        .create_bot(Bot {
-            metadata: Some(HeaderMetadata { name: "azure-bench".into(), ..Default::default() }),
-            spec: Some(BotSpec::default()),
-            ..Default::default()
-        })
-        .await
-        .expect("bot");
+    create_bot(&admin, "azure-bench").await;
     let sub = stack.info["azure"]["subscription_id"].as_str().unwrap_or_default().to_string();
     let mut t = token("azure-bench", "azure-bench");
     if let Some(spec) = t.spec.as_mut() {

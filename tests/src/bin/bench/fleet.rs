@@ -5,12 +5,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use joinery_teleport::proto::teleport::header::v1::Metadata as HeaderMetadata;
-use joinery_teleport::proto::teleport::machineid::v1::{Bot, BotSpec};
 use joinery_testkit::Devstack;
 
 use crate::report::Report;
-use crate::{admin, token};
+use crate::{admin, create_bot, token};
 
 /// Attempts counted per bin, and the summary a reader compares.
 struct Rate {
@@ -104,14 +102,7 @@ pub(crate) async fn bench_fleet(report: &mut Report) {
         Devstack::start()
     };
     let admin = admin(&stack).await;
-    admin
-        .create_bot(Bot {
-            metadata: Some(HeaderMetadata { name: "fleet".into(), ..Default::default() }),
-            spec: Some(BotSpec::default()),
-            ..Default::default()
-        })
-        .await
-        .expect("bot");
+    create_bot(&admin, "fleet").await;
     for i in 0..n {
         admin.upsert_token(token(&format!("fleet-{i}"), "fleet")).await.expect("token");
     }

@@ -29,6 +29,8 @@ mod terraform;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+use joinery_teleport::proto::teleport::header::v1::Metadata as HeaderMetadata;
+use joinery_teleport::proto::teleport::machineid::v1::{Bot, BotSpec};
 use joinery_teleport::proto::types::{Metadata, ProvisionTokenSpecV2, ProvisionTokenV2};
 use joinery_teleport::tls::{ALPN_PROXY_GRPC, API_DOMAIN, TlsSettings, Trust};
 use joinery_teleport::{Client, ClientConfig, Credentials, RetryPolicy};
@@ -69,6 +71,18 @@ pub(crate) async fn anonymous(stack: &Devstack) -> Client {
     })
     .await
     .expect("connect")
+}
+
+/// Creates the bot `name` (no roles) that a section's tokens join as.
+pub(crate) async fn create_bot(admin: &Client, name: &str) {
+    admin
+        .create_bot(Bot {
+            metadata: Some(HeaderMetadata { name: name.into(), ..Default::default() }),
+            spec: Some(BotSpec::default()),
+            ..Default::default()
+        })
+        .await
+        .expect("bot");
 }
 
 pub(crate) fn token(name: &str, bot: &str) -> ProvisionTokenV2 {
